@@ -1,0 +1,25 @@
+from authsvc.errors import ServiceError
+
+
+class InvalidCredentials(ServiceError):
+    """Unknown email or wrong password: deliberately one error for both."""
+
+    code = "invalid_credentials"
+    kind = "unauthenticated"
+
+
+class AccountDisabled(ServiceError):
+    """The password was right but the account may not log in."""
+
+    code = "account_disabled"
+    kind = "forbidden"
+
+
+class EmailTaken(ServiceError):
+    code = "email_taken"
+    kind = "conflict"
+
+
+class InvalidRequest(ServiceError):
+    code = "invalid_request"
+    kind = "invalid"

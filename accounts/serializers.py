@@ -1,0 +1,43 @@
+"""Input and output shapes of the account endpoints; no logic beyond types and bounds."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from accounts.emails import EMAIL_MAX_LENGTH
+from authsvc.serializers import StrictCharField
+
+NAME_MAX_LENGTH = 150
+
+
+def _password_field() -> StrictCharField:
+    # Bounded here so an oversized password is refused before anything hashes it.
+    return StrictCharField(
+        max_length=settings.AUTHSVC_PASSWORD_MAX_LENGTH, trim_whitespace=False, write_only=True
+    )
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = StrictCharField(max_length=EMAIL_MAX_LENGTH)
+    password = _password_field()
+    name = StrictCharField(max_length=NAME_MAX_LENGTH, required=False, allow_blank=True, default="")
+
+
+class LoginSerializer(serializers.Serializer):
+    email = StrictCharField(max_length=EMAIL_MAX_LENGTH)
+    password = _password_field()
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=NAME_MAX_LENGTH, allow_blank=True)
+
+
+class ProfileSerializer(serializers.Serializer):
+    """The profile, from a session snapshot."""
+
+    id = serializers.CharField(source="user_id")
+    email = serializers.CharField()
+    name = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    email_verified = serializers.BooleanField()
+    mfa_enabled = serializers.BooleanField()
+    date_joined = serializers.CharField()

@@ -1,0 +1,94 @@
+"""Account writes: registration, password login, profile changes."""
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from accounts import events
+from accounts.emails import EMAIL_MAX_LENGTH, normalize_email
+from accounts.exceptions import AccountDisabled, EmailTaken, InvalidCredentials, InvalidRequest
+from accounts.models import User
+from authsvc import clock
+from authsvc.http import ClientInfo
+from sessions_store.services import user_snapshots_refresh
+from tokens.services import IssuedTokens, session_start
+
+
+def email_clean(email: str) -> str:
+    """The normal form of an address, or InvalidRequest if it is not one."""
+    normalized = normalize_email(email)
+    try:
+        if len(normalized) > EMAIL_MAX_LENGTH:
+            raise ValidationError("Enter a valid email address.")
+        validate_email(normalized)
+    except ValidationError as exc:
+        raise InvalidRequest(fields={"email": list(exc.messages)}) from exc
+    return normalized
+
+
+def password_check(password: str, *, user: User) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError as exc:
+        raise InvalidRequest(fields={"password": list(exc.messages)}) from exc
+
+
+def user_create(*, email: str, password: str | None, name: str = "") -> User:
+    email = email_clean(email)
+    if password is not None:
+        password_check(password, user=User(email=email, name=name))
+    if User.objects.filter(email=email).exists():
+        raise EmailTaken()
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, name=name)
+    except IntegrityError as exc:
+        # Two registrations raced past the check; the unique constraint decided.
+        raise EmailTaken() from exc
+
+
+@transaction.atomic
+def user_register(*, email: str, password: str, name: str, client: ClientInfo) -> IssuedTokens:
+    user = user_create(email=email, password=password, name=name)
+    issued = session_start(user=user, client=client, amr=["pwd"])
+    events.record("user_registered", user_id=str(user.pk), sid=issued.session_id, client=client)
+    return issued
+
+
+def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
+    """The user whose password this is, or InvalidCredentials / AccountDisabled."""
+    user = User.objects.filter(email=normalize_email(email)).first()
+    if user is None or not user.has_usable_password():
+        # Hash anyway, so an unknown email costs the same time as a wrong password
+        # (the reason Django's ModelBackend does this, ticket #20760).
+        User().set_password(password)
+        events.record("login_failed", client=client, reason="unknown_email" if user is None
+                      else "no_password", user_id=str(user.pk) if user else None)
+        raise InvalidCredentials()
+    # check_password re-hashes with the current hasher and parameters when they changed.
+    if not user.check_password(password):
+        events.record("login_failed", user_id=str(user.pk), client=client, reason="wrong_password")
+        raise InvalidCredentials()
+    if not user.is_active:
+        # Only after the right password: a wrong one must not reveal that the account exists.
+        events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
+        raise AccountDisabled()
+    return user
+
+
+def user_login(*, email: str, password: str, client: ClientInfo) -> IssuedTokens:
+    user = user_authenticate(email=email, password=password, client=client)
+    User.objects.filter(pk=user.pk).update(last_login=clock.now())
+    issued = session_start(user=user, client=client, amr=["pwd"])
+    events.record("login_succeeded", user_id=str(user.pk), sid=issued.session_id, client=client)
+    return issued
+
+
+@transaction.atomic
+def user_profile_update(*, user_id, name: str) -> User:
+    user = User.objects.select_for_update().get(pk=user_id)
+    user.name = name
+    user.save(update_fields=["name"])
+    transaction.on_commit(lambda: user_snapshots_refresh(user=user))
+    return user

@@ -1,0 +1,46 @@
+"""The base class of every API view: CSRF on every write a cookie could authenticate."""
+
+from django.middleware.csrf import CsrfViewMiddleware
+from rest_framework import exceptions
+from rest_framework.views import APIView as DRFAPIView
+
+from tokens.cookies import ACCESS_COOKIE, REFRESH_COOKIE
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class _CSRFCheck(CsrfViewMiddleware):
+    def _reject(self, request, reason):
+        return reason
+
+
+def csrf_required(request) -> bool:
+    """Unsafe requests need CSRF unless they authenticate by Bearer header alone.
+
+    A cookie-less request without a Bearer header (login, register) still needs it: login
+    CSRF would otherwise let a hostile page sign the victim into the attacker's account.
+    """
+    if request.method in SAFE_METHODS:
+        return False
+    cookies = request.COOKIES
+    if ACCESS_COOKIE in cookies or REFRESH_COOKIE in cookies:
+        return True
+    return not request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")
+
+
+def enforce_csrf(request) -> None:
+    check = _CSRFCheck(lambda req: None)
+    check.process_request(request)
+    reason = check.process_view(request, None, (), {})
+    if reason:
+        exc = exceptions.PermissionDenied(f"CSRF verification failed: {reason}")
+        exc.csrf = True
+        raise exc
+
+
+class APIView(DRFAPIView):
+    def initial(self, request, *args, **kwargs):
+        # Before authentication, so a forged write learns nothing about the session.
+        if csrf_required(request._request):
+            enforce_csrf(request._request)
+        super().initial(request, *args, **kwargs)

@@ -1,0 +1,58 @@
+"""System checks that refuse unsafe configuration at start-up (`manage.py check`)."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from accounts.hashers import OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
+from tokens.conf import SUPPORTED_ALGORITHMS
+
+
+@register(Tags.security, deploy=False)
+def check_tokens(app_configs, **kwargs):
+    errors = []
+    if settings.AUTHSVC_JWT_ALGORITHM not in SUPPORTED_ALGORITHMS:
+        errors.append(
+            Error(
+                f"AUTHSVC_JWT_ALGORITHM={settings.AUTHSVC_JWT_ALGORITHM!r} is not allowed.",
+                hint=f"Use one of {', '.join(SUPPORTED_ALGORITHMS)}; shared-secret HS* "
+                "algorithms let every verifier forge tokens.",
+                id="authsvc.E001",
+            )
+        )
+    if not settings.DEBUG and not settings.AUTHSVC_COOKIE_SECURE:
+        errors.append(
+            Error(
+                "AUTHSVC_COOKIE_SECURE is off outside debug.",
+                hint="Auth cookies without Secure leak over plain HTTP; set it to 1.",
+                id="authsvc.E002",
+            )
+        )
+    if settings.AUTHSVC_ACCESS_TTL_SECONDS >= settings.AUTHSVC_REFRESH_TTL_SECONDS:
+        errors.append(
+            Error(
+                "AUTHSVC_ACCESS_TTL_SECONDS must be shorter than AUTHSVC_REFRESH_TTL_SECONDS.",
+                id="authsvc.E003",
+            )
+        )
+    return errors
+
+
+@register(Tags.security)
+def check_password_hashing(app_configs, **kwargs):
+    errors = []
+    if settings.PASSWORD_HASHERS[0] != "accounts.hashers.Argon2idPasswordHasher":
+        errors.append(
+            Error("The first password hasher must be argon2id.", id="authsvc.E010")
+        )
+    if (
+        settings.AUTHSVC_ARGON2_MEMORY_KIB < OWASP_MIN_MEMORY_KIB
+        or settings.AUTHSVC_ARGON2_TIME_COST < OWASP_MIN_TIME_COST
+    ):
+        errors.append(
+            Error(
+                "Argon2 parameters are below OWASP's minimum (m=19 MiB, t=2, p=1).",
+                hint="Raise AUTHSVC_ARGON2_MEMORY_KIB / AUTHSVC_ARGON2_TIME_COST.",
+                id="authsvc.E011",
+            )
+        )
+    return errors

@@ -1,0 +1,158 @@
+"""The one place that turns failures into the contract's JSON errors.
+
+Services raise `ServiceError` subclasses that know nothing of HTTP: a stable `code` from
+`ERROR_CODES` and a `kind` saying what went wrong in domain terms. `exception_handler`
+(DRF's EXCEPTION_HANDLER) and the Django handlers below map them to
+`{"error": code, "detail": sentence}` with the right status. Tests assert on the code.
+"""
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+# Every error code the service answers with, and the sentence that goes with it.
+ERROR_CODES: dict[str, str] = {
+    "invalid_request": "The request is invalid.",
+    "invalid_credentials": "The email or password is incorrect.",
+    "account_disabled": "This account is disabled.",
+    "email_taken": "An account with this email already exists.",
+    "invalid_token": "The token is invalid, expired or revoked.",
+    "not_authenticated": "Authentication credentials were not provided.",
+    "permission_denied": "You do not have permission to perform this action.",
+    "csrf_failed": "CSRF verification failed.",
+    "not_found": "Not found.",
+    "method_not_allowed": "This method is not allowed here.",
+    "not_acceptable": "The requested response format is not available.",
+    "unsupported_media_type": "Send the request body as application/json.",
+    "payload_too_large": "The request body is too large.",
+    "rate_limited": "Too many requests; try again later.",
+    "not_ready": "A dependency of the service is unavailable.",
+    "server_error": "The server could not complete the request.",
+}
+
+# What a domain `kind` means over HTTP.
+KIND_STATUS: dict[str, int] = {
+    "invalid": 400,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "rate_limited": 429,
+    "unavailable": 503,
+}
+
+
+class ServiceError(Exception):
+    """A failure a service reports to its caller; subclasses set `code` and `kind`."""
+
+    code = "invalid_request"
+    kind = "invalid"
+
+    def __init__(self, detail: str | None = None, *, fields: dict | None = None):
+        self.detail = detail or ERROR_CODES[self.code]
+        self.fields = fields
+        super().__init__(self.detail)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "payload_too_large"
+    default_detail = ERROR_CODES["payload_too_large"]
+
+
+def error_body(code: str, detail: str | None = None, **extra) -> dict:
+    return {"error": code, "detail": str(detail or ERROR_CODES[code]), **extra}
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested ValidationError detail as {"field": ["message", ...]}."""
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(_flatten(value, name))
+        return flat
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        flat = {}
+        for index, item in enumerate(detail):
+            flat.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+        return flat
+    items = detail if isinstance(detail, list) else [detail]
+    return {prefix or "non_field_errors": [str(item) for item in items]}
+
+
+_API_EXCEPTION_CODES: list[tuple[type[exceptions.APIException], str]] = [
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "invalid_token"),
+    (exceptions.ParseError, "invalid_request"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.Throttled, "rate_limited"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.PermissionDenied, "permission_denied"),
+    (PayloadTooLarge, "payload_too_large"),
+]
+
+
+def exception_handler(exc, context):
+    headers: dict[str, str] = {}
+    if isinstance(exc, ServiceError):
+        body = error_body(exc.code, exc.detail)
+        if exc.fields:
+            body["fields"] = exc.fields
+        return Response(body, status=KIND_STATUS[exc.kind])
+    if isinstance(exc, Http404):
+        return Response(error_body("not_found"), status=404)
+    if isinstance(exc, DjangoPermissionDenied):
+        return Response(error_body("permission_denied"), status=403)
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body("invalid_request", fields=_flatten(exc.detail))
+        return Response(body, status=400)
+    if isinstance(exc, exceptions.APIException):
+        code = next(
+            (code for cls, code in _API_EXCEPTION_CODES if isinstance(exc, cls)), None
+        )
+        if code is None:
+            code = exc.default_code if exc.default_code in ERROR_CODES else "invalid_request"
+        detail = exc.detail if code in {"csrf_failed", "method_not_allowed"} else None
+        if isinstance(exc, exceptions.PermissionDenied) and getattr(exc, "csrf", False):
+            code, detail = "csrf_failed", exc.detail
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait)))
+        return Response(error_body(code, detail), status=exc.status_code, headers=headers)
+    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+    return Response(error_body("server_error"), status=500)
+
+
+def _json_error(code: str, status: int, detail: str | None = None) -> JsonResponse:
+    return JsonResponse(error_body(code, detail), status=status)
+
+
+# Django-level handlers, for requests that never reach a DRF view.
+def bad_request(request, exception=None):
+    return _json_error("invalid_request", HTTPStatus.BAD_REQUEST)
+
+
+def permission_denied(request, exception=None):
+    return _json_error("permission_denied", HTTPStatus.FORBIDDEN)
+
+
+def page_not_found(request, exception=None):
+    return _json_error("not_found", HTTPStatus.NOT_FOUND)
+
+
+def server_error(request):
+    return _json_error("server_error", HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def csrf_failure(request, reason=""):
+    return _json_error("csrf_failed", HTTPStatus.FORBIDDEN, f"CSRF verification failed: {reason}")

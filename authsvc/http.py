@@ -1,0 +1,31 @@
+"""Facts about the client that sent a request, as services want them."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+
+USER_AGENT_MAX_LENGTH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    ip: str | None
+    user_agent: str
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    proxies = settings.AUTHSVC_TRUSTED_PROXY_COUNT
+    if proxies:
+        # Each trusted proxy appends the address it received from; the client's is the one
+        # `proxies` hops from the right. Anything further left is client-controlled.
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h for h in hops if h]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def client_info(request: HttpRequest) -> ClientInfo:
+    user_agent = request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]
+    return ClientInfo(ip=client_ip(request), user_agent=user_agent)

@@ -1,0 +1,158 @@
+"""Core Django settings: apps, middleware, database, templates, DRF, passwords, logging."""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import database_from_url, env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        # A guessable key would let anyone forge CSRF tokens, reset links and MFA challenges.
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off; the service will not start."
+        )
+    SECRET_KEY = "development-only-insecure-key-never-use-in-production-3b0f7c1e9a"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "authsvc",
+    "accounts",
+    "tokens",
+    "sessions_store",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "authsvc.urls"
+# An API answers the path it was asked; a slash redirect would drop a POST body.
+APPEND_SLASH = False
+WSGI_APPLICATION = "authsvc.wsgi.application"
+ASGI_APPLICATION = "authsvc.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", "sqlite:///db.sqlite3"), base_dir=BASE_DIR
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+
+# Argon2id with OWASP's second recommended profile (m=19 MiB, t=2, p=1). p=1 because
+# parallelism here comes from gunicorn workers, and a small memory cost keeps a burst of
+# logins from exhausting RAM; the values are settings so operators can raise them, and the
+# accounts system check refuses anything under OWASP's floor. Hashes made with other
+# parameters or by the older hashers below are re-hashed on the next successful login.
+AUTHSVC_ARGON2_MEMORY_KIB = env_int("AUTHSVC_ARGON2_MEMORY_KIB", 19456, minimum=1)
+AUTHSVC_ARGON2_TIME_COST = env_int("AUTHSVC_ARGON2_TIME_COST", 2, minimum=1)
+AUTHSVC_ARGON2_PARALLELISM = env_int("AUTHSVC_ARGON2_PARALLELISM", 1, minimum=1)
+PASSWORD_HASHERS = [
+    "accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+]
+
+AUTHSVC_PASSWORD_MIN_LENGTH = env_int("AUTHSVC_PASSWORD_MIN_LENGTH", 8, minimum=8)
+# Long passphrases are welcome, but hashing megabytes per request is a denial of service.
+AUTHSVC_PASSWORD_MAX_LENGTH = 1024
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "accounts.validators.MaximumLengthValidator",
+        "OPTIONS": {"max_length": AUTHSVC_PASSWORD_MAX_LENGTH},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": AUTHSVC_PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+
+# Request bodies are small JSON documents; anything larger is refused before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+AUTHSVC_MAX_JSON_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.AccessTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["authsvc.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "authsvc.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# Behind a reverse proxy, how many X-Forwarded-For hops to trust; 0 means REMOTE_ADDR only,
+# so a forged header can never change who a request appears to come from.
+AUTHSVC_TRUSTED_PROXY_COUNT = env_int("AUTHSVC_TRUSTED_PROXY_COUNT", 0, minimum=0)
+AUTHSVC_FRONTEND_URL = env_str("AUTHSVC_FRONTEND_URL", "http://localhost:8000/")
+
+LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "event": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "events": {"class": "logging.StreamHandler", "formatter": "event"},
+    },
+    "loggers": {
+        "authsvc.events": {"handlers": ["events"], "level": "INFO", "propagate": False},
+        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

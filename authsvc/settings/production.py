@@ -1,0 +1,10 @@
+"""The settings every process loads (manage.py, gunicorn, the dev server).
+
+The environment decides the behaviour: with DJANGO_DEBUG unset it is the hardened
+production configuration and `manage.py check --deploy` passes.
+"""
+
+from .base import *
+from .jwt import *
+from .security import *
+from .sessions import *

@@ -1,0 +1,31 @@
+"""Transport and browser hardening; strict unless DJANGO_DEBUG is on."""
+
+from .base import DEBUG
+from .env import env_bool, env_int, env_str
+from .jwt import AUTHSVC_COOKIE_SECURE
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+CSRF_COOKIE_NAME = "csrftoken"
+CSRF_HEADER_NAME = "HTTP_X_CSRFTOKEN"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The front end reads this cookie to echo it in X-CSRFToken (double submit), so not HttpOnly.
+CSRF_COOKIE_HTTPONLY = False
+CSRF_COOKIE_SECURE = AUTHSVC_COOKIE_SECURE
+SESSION_COOKIE_SECURE = AUTHSVC_COOKIE_SECURE
+CSRF_FAILURE_VIEW = "authsvc.errors.csrf_failure"
+
+SECURE_SSL_REDIRECT = env_bool("AUTHSVC_SSL_REDIRECT", not DEBUG)
+# Probes talk plain HTTP to the container; they must not be redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("AUTHSVC_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("AUTHSVC_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("AUTHSVC_HSTS_PRELOAD", False)
+
+# Only trust the proxy's scheme header when the operator names it (e.g. X-Forwarded-Proto);
+# trusting it blindly would let any client claim HTTPS.
+_proxy_header = env_str("AUTHSVC_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = (_proxy_header, "https") if _proxy_header else None

@@ -1,0 +1,35 @@
+"""The session store and the cache: Redis when REDIS_URL is set, in-process otherwise."""
+
+from .env import env_str
+
+REDIS_URL = env_str("REDIS_URL") or None
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "authsvc",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+                "CONNECTION_POOL_KWARGS": {"health_check_interval": 30},
+            },
+        }
+    }
+    AUTHSVC_SESSION_STORE = "sessions_store.backends.redis.RedisSessionStore"
+else:
+    # One process only: every gunicorn worker would have its own store.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    AUTHSVC_SESSION_STORE = "sessions_store.backends.memory.MemorySessionStore"
+
+AUTHSVC_SESSION_STORE = env_str("AUTHSVC_SESSION_STORE", AUTHSVC_SESSION_STORE)
+
+# Django's own sessions serve only the admin; signed cookies keep them out of the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_COOKIE_NAME = "admin_sessionid"
+SESSION_COOKIE_PATH = "/admin/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+SESSION_COOKIE_AGE = 8 * 3600

@@ -1,0 +1,15 @@
+"""Test settings: the production composition on real PostgreSQL and Redis."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-key-5e1d0c7a9b3f4e2d8c6a1b0f9e8d7c6b5a4")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/authsvc")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("AUTHSVC_KEYS_DIR", tempfile.mkdtemp(prefix="authsvc-test-keys-"))
+
+from .production import *  # noqa: E402
+
+# The test client speaks plain HTTP; production redirects such requests to HTTPS.
+SECURE_SSL_REDIRECT = False
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from authsvc import views
+from tokens.views import jwks_view
+
+urlpatterns = [
+    path("auth/", include("accounts.urls")),
+    path("auth/", include("tokens.urls")),
+    path(".well-known/jwks.json", jwks_view, name="jwks"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    # Everything else is a JSON 404, in debug too: API clients never get an HTML page.
+    re_path(r"^(?!admin/)", views.not_found),
+]
+
+handler400 = "authsvc.errors.bad_request"
+handler403 = "authsvc.errors.permission_denied"
+handler404 = "authsvc.errors.page_not_found"
+handler500 = "authsvc.errors.server_error"

@@ -1,0 +1,66 @@
+"""What every request needs to know about its session, and the store that keeps it.
+
+The store is a cache in front of the `Session` table, shaped like Django's session
+backends: the table is the truth, the store answers the hot path in one round trip. A
+revoked session leaves a short-lived tombstone so that a request racing with the
+revocation cannot write the old snapshot back.
+"""
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    sid: str
+    user_id: str
+    email: str
+    name: str
+    roles: list[str]
+    email_verified: bool
+    mfa_enabled: bool
+    date_joined: str
+    amr: list[str]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> "Snapshot":
+        return cls(**json.loads(raw))
+
+
+class _Revoked:
+    def __repr__(self) -> str:
+        return "REVOKED"
+
+
+REVOKED = _Revoked()
+TOMBSTONE = "!"
+
+
+class SessionStoreUnavailable(Exception):
+    """The store could not be reached; callers fall back to the database."""
+
+
+class SessionStore(ABC):
+    @abstractmethod
+    def get(self, sid: str) -> Snapshot | _Revoked | None:
+        """The snapshot, REVOKED for a tombstone, or None when the store does not know."""
+
+    @abstractmethod
+    def put(self, snapshot: Snapshot, ttl_seconds: int) -> bool:
+        """Store a snapshot unless the session has a tombstone; True if stored."""
+
+    @abstractmethod
+    def revoke(self, sids: list[str], user_id: str, ttl_seconds: int) -> None:
+        """Replace the sessions' snapshots by tombstones living `ttl_seconds`."""
+
+    @abstractmethod
+    def user_sessions(self, user_id: str) -> set[str]:
+        """The session ids the store has indexed for a user (for "revoke all")."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise SessionStoreUnavailable unless the store answers."""

@@ -1,0 +1,94 @@
+"""Reads: the snapshot of a session, from the store or, on a miss, from the database."""
+
+import logging
+
+from django_otp import user_has_device
+
+from authsvc import clock
+from sessions_store.backends import get_session_store
+from sessions_store.backends.base import REVOKED, SessionStoreUnavailable, Snapshot
+from sessions_store.models import Session
+from tokens.conf import token_settings
+
+logger = logging.getLogger(__name__)
+
+
+def snapshot_build(session: Session) -> Snapshot:
+    """What requests need about a session's user, read from the database."""
+    user = session.user
+    return Snapshot(
+        sid=str(session.id),
+        user_id=str(user.pk),
+        email=user.email,
+        name=user.name,
+        roles=sorted(user.groups.values_list("name", flat=True)),
+        email_verified=user.email_verified,
+        mfa_enabled=user_has_device(user, confirmed=True),
+        date_joined=user.date_joined.isoformat(),
+        amr=list(session.amr),
+    )
+
+
+def snapshot_ttl_seconds(session: Session) -> int:
+    """A snapshot lives one access-token lifetime at most, so if a revocation ever failed to
+    reach the store, the database is asked again within that time."""
+    remaining = (session.expires_at - clock.now()).total_seconds()
+    return max(1, int(min(token_settings.access_ttl.total_seconds(), remaining)))
+
+
+def tombstone_ttl_seconds() -> int:
+    # Long enough to outlive every access token the session was issued.
+    return int(token_settings.access_ttl.total_seconds()) + 5
+
+
+def session_snapshot(sid: str) -> Snapshot | None:
+    """The live session's snapshot, or None when it is revoked, expired or unknown."""
+    store = get_session_store()
+    try:
+        cached = store.get(sid)
+    except SessionStoreUnavailable:
+        logger.warning("session store unavailable; reading session %s from the database", sid)
+        return _snapshot_from_database(sid, store=None)
+    if cached is REVOKED:
+        return None
+    if cached is not None:
+        return cached
+    return _snapshot_from_database(sid, store=store)
+
+
+def cached_snapshot(session: Session) -> Snapshot:
+    """The snapshot of a session known to be alive: the cached one when there is one."""
+    try:
+        cached = get_session_store().get(str(session.pk))
+    except SessionStoreUnavailable:
+        cached = None
+    return cached if isinstance(cached, Snapshot) else snapshot_build(session)
+
+
+def _snapshot_from_database(sid: str, *, store) -> Snapshot | None:
+    session = Session.objects.select_related("user").filter(pk=sid).first()
+    alive = session is not None and session.is_alive(clock.now()) and session.user.is_active
+    if not alive:
+        if store is not None and session is not None:
+            # Remember the answer so a replayed token does not reach the database again.
+            _store_quietly(store.revoke, [sid], str(session.user_id), tombstone_ttl_seconds())
+        return None
+    snapshot = snapshot_build(session)
+    if store is not None:
+        _store_quietly(store.put, snapshot, snapshot_ttl_seconds(session))
+    return snapshot
+
+
+def _store_quietly(method, *args) -> None:
+    try:
+        method(*args)
+    except SessionStoreUnavailable:
+        logger.warning("session store unavailable; %s skipped", method.__name__)
+
+
+def live_sessions(user_id) -> list[Session]:
+    now = clock.now()
+    return list(
+        Session.objects.filter(user_id=user_id, revoked_at__isnull=True, expires_at__gt=now)
+        .order_by("-last_used_at")
+    )

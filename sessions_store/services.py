@@ -1,0 +1,103 @@
+"""Writes: create, revoke and refresh sessions, in the database first, then the store."""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+
+from authsvc import clock
+from authsvc.http import ClientInfo
+from sessions_store.backends import get_session_store
+from sessions_store.backends.base import SessionStoreUnavailable, Snapshot
+from sessions_store.models import Session
+from sessions_store.selectors import (
+    live_sessions,
+    snapshot_build,
+    snapshot_ttl_seconds,
+    tombstone_ttl_seconds,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _store_put(session: Session, snapshot: Snapshot) -> None:
+    try:
+        get_session_store().put(snapshot, snapshot_ttl_seconds(session))
+    except SessionStoreUnavailable:
+        # The database fallback serves the session until the store is back.
+        logger.warning("session store unavailable; snapshot of %s not cached", session.pk)
+
+
+def _store_revoke(sids: list[str], user_id: str) -> None:
+    try:
+        get_session_store().revoke(sids, user_id, tombstone_ttl_seconds())
+    except SessionStoreUnavailable:
+        # The revocation is already durable; snapshots expire within one access lifetime
+        # and every miss reads the database.
+        logger.error("session store unavailable; revocation of %s not cached", sids)
+
+
+def session_create(
+    *, user, client: ClientInfo, amr: list[str], expires_at: datetime
+) -> tuple[Session, Snapshot]:
+    now = clock.now()
+    session = Session.objects.create(
+        user=user,
+        created_at=now,
+        last_used_at=now,
+        expires_at=expires_at,
+        ip=client.ip,
+        user_agent=client.user_agent,
+        amr=amr,
+    )
+    snapshot = snapshot_build(session)
+    transaction.on_commit(lambda: _store_put(session, snapshot))
+    return session, snapshot
+
+
+def session_cache(*, session: Session, snapshot: Snapshot) -> None:
+    """Re-cache a snapshot with a fresh TTL (after a refresh); never over a tombstone."""
+    _store_put(session, snapshot)
+
+
+def session_revoke(*, session_id, reason: str) -> Session | None:
+    """Revoke one session; returns it if it was alive until now."""
+    now = clock.now()
+    updated = Session.objects.filter(pk=session_id, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason=reason
+    )
+    session = Session.objects.filter(pk=session_id).first()
+    if session is None:
+        return None
+    transaction.on_commit(lambda: _store_revoke([str(session.pk)], str(session.user_id)))
+    return session if updated else None
+
+
+def user_sessions_revoke(*, user_id, reason: str, keep_session_id=None) -> int:
+    """Revoke every live session of a user (but `keep_session_id`); returns how many."""
+    now = clock.now()
+    live = Session.objects.filter(user_id=user_id, revoked_at__isnull=True)
+    if keep_session_id is not None:
+        live = live.exclude(pk=keep_session_id)
+    sids = {str(pk) for pk in live.values_list("pk", flat=True)}
+    count = Session.objects.filter(pk__in=sids, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason=reason
+    )
+
+    def revoke_in_store() -> None:
+        try:
+            indexed = get_session_store().user_sessions(str(user_id))
+        except SessionStoreUnavailable:
+            indexed = set()
+        targets = (sids | indexed) - {str(keep_session_id)}
+        _store_revoke(sorted(targets), str(user_id))
+
+    transaction.on_commit(revoke_in_store)
+    return count
+
+
+def user_snapshots_refresh(*, user) -> None:
+    """Rewrite the cached snapshots of a user's live sessions after their data changed."""
+    for session in live_sessions(user.pk):
+        session.user = user
+        _store_put(session, snapshot_build(session))

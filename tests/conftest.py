@@ -1,0 +1,112 @@
+"""Shared fixtures: real PostgreSQL (pytest-django's test database) and real Redis (db 15)."""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings
+from django_redis import get_redis_connection
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from sessions_store.backends import get_session_store
+from sessions_store.backends.memory import MemorySessionStore
+
+DEFAULT_PASSWORD = "correct horse battery staple"
+_emails = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _clean_session_store():
+    """Every test starts with an empty session store."""
+    if settings.AUTHSVC_SESSION_STORE.endswith("RedisSessionStore"):
+        get_redis_connection("default").flushdb()
+    store = get_session_store()
+    if isinstance(store, MemorySessionStore):
+        store.clear()
+    yield
+
+
+class Clock:
+    """A settable `authsvc.clock.now`."""
+
+    def __init__(self, start: datetime):
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock(datetime.now(tz=UTC).replace(microsecond=0))
+    monkeypatch.setattr("authsvc.clock.now", fake.now)
+    return fake
+
+
+class AuthClient(APIClient):
+    """A browser-like client: keeps cookies, enforces CSRF and echoes the CSRF cookie."""
+
+    def __init__(self, **kwargs):
+        super().__init__(enforce_csrf_checks=True, **kwargs)
+
+    def csrf(self) -> str:
+        if "csrftoken" not in self.cookies:
+            self.get("/auth/csrf/")
+        return self.cookies["csrftoken"].value
+
+    def generic(self, method, path, data="", content_type="application/json", **extra):
+        if method.upper() not in {"GET", "HEAD", "OPTIONS", "TRACE"} and not extra.pop(
+            "no_csrf", False
+        ):
+            extra.setdefault("HTTP_X_CSRFTOKEN", self.csrf())
+        return super().generic(method, path, data, content_type, **extra)
+
+    def post_json(self, path, data=None, **extra):
+        return self.post(path, data if data is not None else {}, format="json", **extra)
+
+    def register(self, email=None, password=DEFAULT_PASSWORD, name="Test User"):
+        email = email or f"user{next(_emails)}@example.com"
+        return self.post_json("/auth/register/", {"email": email, "password": password, "name": name})
+
+    def login(self, email, password=DEFAULT_PASSWORD):
+        return self.post_json("/auth/login/", {"email": email, "password": password})
+
+    def cookie(self, name: str) -> str | None:
+        morsel = self.cookies.get(name)
+        return morsel.value if morsel is not None and morsel.value else None
+
+
+@pytest.fixture
+def client_factory():
+    return AuthClient
+
+
+@pytest.fixture
+def api():
+    return AuthClient()
+
+
+@pytest.fixture
+def make_user(db):
+    def make(email=None, password=DEFAULT_PASSWORD, **fields) -> User:
+        email = email or f"person{next(_emails)}@example.com"
+        return User.objects.create_user(email=email, password=password, **fields)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user(email="alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def logged_in(api, user):
+    """`api` logged in as `user`."""
+    response = api.login(user.email)
+    assert response.status_code == 200, response.content
+    return api

@@ -1,0 +1,64 @@
+"""Access JWTs: issued for a session snapshot, verified strictly."""
+
+import uuid
+from datetime import datetime
+
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from authsvc import clock
+from tokens.backends import get_token_backend
+from tokens.conf import token_settings
+from tokens.exceptions import TokenInvalid
+
+
+class SessionAccessToken(AccessToken):
+    """simplejwt's AccessToken, signed by our keyring and tied to a session (`sid`)."""
+
+    token_type = "access"
+
+    @property
+    def lifetime(self):
+        return token_settings.access_ttl
+
+    @property
+    def token_backend(self):
+        return get_token_backend()
+
+
+def access_token_issue(
+    *, user_id: str, sid: str, roles: list[str], email_verified: bool, amr: list[str]
+) -> tuple[str, datetime]:
+    token = SessionAccessToken()
+    issued_at = clock.now()
+    token.current_time = issued_at
+    token.set_iat(at_time=issued_at)
+    token.set_exp(from_time=issued_at)
+    token["sub"] = user_id
+    token["sid"] = sid
+    token["roles"] = roles
+    token["email_verified"] = email_verified
+    token["amr"] = amr
+    return str(token), issued_at + token_settings.access_ttl
+
+
+def access_token_verify(raw: str) -> dict:
+    """The claims of a valid access token, or TokenInvalid. Does not consult the session."""
+    try:
+        return SessionAccessToken(raw).payload
+    except (TokenError, TokenBackendError) as exc:
+        raise TokenInvalid() from exc
+
+
+def access_token_session_id(raw: str) -> str | None:
+    """The `sid` of a correctly signed access token, even an expired one (for logout)."""
+    try:
+        claims = get_token_backend().decode(raw, allow_expired=True)
+    except TokenBackendError:
+        return None
+    if claims.get("token_type") != "access":
+        return None
+    try:
+        return str(uuid.UUID(str(claims.get("sid"))))
+    except ValueError:
+        return None

@@ -1,0 +1,56 @@
+"""DRF authentication by access JWT (Bearer header or cookie) plus a live session."""
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from sessions_store.backends.base import Snapshot
+from sessions_store.selectors import session_snapshot
+from tokens.access import access_token_verify
+from tokens.cookies import ACCESS_COOKIE
+from tokens.exceptions import TokenInvalid
+
+
+class SessionPrincipal:
+    """The authenticated user as the session snapshot knows them: no database row needed."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, snapshot: Snapshot, claims: dict):
+        self.snapshot = snapshot
+        self.claims = claims
+        self.id = self.pk = snapshot.user_id
+        self.sid = snapshot.sid
+        self.roles = snapshot.roles
+
+    def __str__(self) -> str:
+        return self.snapshot.email
+
+
+def raw_access_token(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise exceptions.AuthenticationFailed(code="invalid_token")
+        return token.strip()
+    return request.COOKIES.get(ACCESS_COOKIE) or None
+
+
+class AccessTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        raw = raw_access_token(request)
+        if raw is None:
+            return None
+        try:
+            claims = access_token_verify(raw)
+        except TokenInvalid as exc:
+            raise exceptions.AuthenticationFailed(code="invalid_token") from exc
+        # The signature proves who issued the token; only the session says it still counts.
+        snapshot = session_snapshot(claims["sid"])
+        if snapshot is None or snapshot.user_id != claims["sub"]:
+            raise exceptions.AuthenticationFailed(code="invalid_token")
+        return SessionPrincipal(snapshot, claims), claims
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="authsvc"'

@@ -1,0 +1,231 @@
+"""Signing keys on disk and the JWKS document built from them.
+
+Each key is one PEM file in AUTHSVC_KEYS_DIR named `key-<UTC timestamp>-<kid>.pem`; its
+algorithm follows from the key type (RSA: RS256, P-256: ES256, Ed25519: EdDSA) and its
+`kid` is the RFC 7638 thumbprint of the public key. The newest key of the configured
+algorithm signs; every key in the folder verifies and is published, because tokens signed
+by it may still be alive. Keys moved to `retired/` are neither.
+"""
+
+import base64
+import fcntl
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+from tokens.conf import SUPPORTED_ALGORITHMS, token_settings
+
+RSA_KEY_BITS = 2048
+KEY_GLOB = "key-*.pem"
+# How often a process looks at the folder for keys another process added (rotation).
+RESCAN_INTERVAL_SECONDS = 5.0
+
+_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+
+
+class KeyringError(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    algorithm: str
+    private_key: object
+    public_key: object
+    created_at: datetime
+    path: Path
+    public_jwk: dict = field(repr=False)
+
+
+def algorithm_for(private_key) -> str:
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        return "RS256"
+    if isinstance(private_key, ec.EllipticCurvePrivateKey) and isinstance(
+        private_key.curve, ec.SECP256R1
+    ):
+        return "ES256"
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
+        return "EdDSA"
+    raise KeyringError(f"unsupported key type {type(private_key).__name__}")
+
+
+def generate_private_key(algorithm: str):
+    if algorithm == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
+    if algorithm == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if algorithm == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise KeyringError(f"AUTHSVC_JWT_ALGORITHM must be one of {SUPPORTED_ALGORITHMS}")
+
+
+def public_jwk(public_key, algorithm: str) -> dict:
+    if algorithm == "RS256":
+        jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
+    elif algorithm == "ES256":
+        jwk = ECAlgorithm.to_jwk(public_key, as_dict=True)
+    else:
+        jwk = OKPAlgorithm.to_jwk(public_key, as_dict=True)
+    return {name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]}
+
+
+def jwk_thumbprint(jwk: dict) -> str:
+    """RFC 7638: SHA-256 over the required members, sorted, without whitespace."""
+    members = {name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]}
+    canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+
+
+def load_key(path: Path) -> SigningKey:
+    try:
+        private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyringError(f"{path} is not an unencrypted PEM private key") from exc
+    algorithm = algorithm_for(private_key)
+    public_key = private_key.public_key()
+    jwk = public_jwk(public_key, algorithm)
+    kid = jwk_thumbprint(jwk)
+    stamp = path.name.split("-")[1]
+    try:
+        created_at = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        created_at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    return SigningKey(
+        kid=kid,
+        algorithm=algorithm,
+        private_key=private_key,
+        public_key=public_key,
+        created_at=created_at,
+        path=path,
+        public_jwk={**jwk, "kid": kid, "alg": algorithm, "use": "sig"},
+    )
+
+
+def write_new_key(directory: Path, algorithm: str) -> SigningKey:
+    """Create a key file; the folder stays private to the service's user."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_key = generate_private_key(algorithm)
+    kid = jwk_thumbprint(public_jwk(private_key.public_key(), algorithm))
+    stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = directory / f"key-{stamp}-{kid}.pem"
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return load_key(path)
+
+
+class Keyring:
+    """The keys of one folder, loaded once and re-read when the folder changes."""
+
+    def __init__(self, directory: Path, algorithm: str):
+        if algorithm not in SUPPORTED_ALGORITHMS:
+            raise KeyringError(f"AUTHSVC_JWT_ALGORITHM must be one of {SUPPORTED_ALGORITHMS}")
+        self.directory = directory
+        self.algorithm = algorithm
+        self._lock = threading.Lock()
+        self._by_kid: dict[str, SigningKey] = {}
+        self._active: SigningKey | None = None
+        self._folder_mtime: int | None = None
+        self._checked_at = 0.0
+        self.jwks_body = b""
+        self.jwks_etag = ""
+        self._load(ensure_active=True)
+
+    def _load(self, *, ensure_active: bool) -> None:
+        paths = sorted(self.directory.glob(KEY_GLOB)) if self.directory.is_dir() else []
+        keys = [load_key(path) for path in paths]
+        if ensure_active and not any(k.algorithm == self.algorithm for k in keys):
+            keys.append(self._create_first_key())
+        by_kid = {key.kid: key for key in keys}
+        candidates = [k for k in keys if k.algorithm == self.algorithm]
+        active = max(candidates, key=lambda k: (k.created_at, k.path.name), default=None)
+        document = {"keys": [k.public_jwk for k in sorted(keys, key=lambda k: k.path.name)]}
+        body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+        with self._lock:
+            self._by_kid = by_kid
+            self._active = active
+            self.jwks_body = body
+            self.jwks_etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            self._folder_mtime = self._mtime()
+            self._checked_at = time.monotonic()
+
+    def _create_first_key(self) -> SigningKey:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Several workers may start on an empty folder at once; one creates, the rest load.
+        with open(self.directory / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                existing = [load_key(p) for p in sorted(self.directory.glob(KEY_GLOB))]
+                matching = [k for k in existing if k.algorithm == self.algorithm]
+                if matching:
+                    return matching[-1]
+                return write_new_key(self.directory, self.algorithm)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _mtime(self) -> int | None:
+        try:
+            return self.directory.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def _maybe_rescan(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked_at < RESCAN_INTERVAL_SECONDS:
+            return
+        self._checked_at = now
+        if self._mtime() != self._folder_mtime:
+            self._load(ensure_active=True)
+
+    @property
+    def active(self) -> SigningKey:
+        self._maybe_rescan()
+        assert self._active is not None  # noqa: S101 - _load(ensure_active=True) made one
+        return self._active
+
+    def get(self, kid: str) -> SigningKey | None:
+        key = self._by_kid.get(kid)
+        if key is None:
+            # A key another worker just rotated in; the rescan is cheap when nothing changed.
+            self._maybe_rescan(force=True)
+            key = self._by_kid.get(kid)
+        return key
+
+    def jwks(self) -> tuple[bytes, str]:
+        self._maybe_rescan()
+        return self.jwks_body, self.jwks_etag
+
+    def reload(self) -> None:
+        self._load(ensure_active=True)
+
+
+_keyrings: dict[tuple[str, str], Keyring] = {}
+_keyrings_lock = threading.Lock()
+
+
+def get_keyring() -> Keyring:
+    """The keyring for the configured folder and algorithm, one per process."""
+    cache_key = (str(token_settings.keys_dir), token_settings.algorithm)
+    keyring = _keyrings.get(cache_key)
+    if keyring is None:
+        with _keyrings_lock:
+            keyring = _keyrings.get(cache_key)
+            if keyring is None:
+                keyring = Keyring(token_settings.keys_dir, token_settings.algorithm)
+                _keyrings[cache_key] = keyring
+    return keyring
