@@ -90,5 +90,5 @@ def user_profile_update(*, user_id, name: str) -> User:
     user = User.objects.select_for_update().get(pk=user_id)
     user.name = name
     user.save(update_fields=["name"])
-    transaction.on_commit(lambda: user_snapshots_refresh(user=user))
+    user_snapshots_refresh(user=user)
     return user

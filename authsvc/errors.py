@@ -10,6 +10,7 @@ import logging
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -108,6 +109,8 @@ def exception_handler(exc, context):
         if exc.fields:
             body["fields"] = exc.fields
         return Response(body, status=KIND_STATUS[exc.kind])
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("payload_too_large"), status=413)
     if isinstance(exc, Http404):
         return Response(error_body("not_found"), status=404)
     if isinstance(exc, DjangoPermissionDenied):

@@ -1,9 +1,11 @@
-"""Writes: create, revoke and refresh sessions, in the database first, then the store."""
+"""Writes: create, revoke and refresh sessions, in the database and then the store.
+
+The store is written at once rather than on commit: a tombstone that lands before the
+revocation commits can only end a session early, never keep a dead one alive.
+"""
 
 import logging
 from datetime import datetime
-
-from django.db import transaction
 
 from authsvc import clock
 from authsvc.http import ClientInfo
@@ -51,7 +53,7 @@ def session_create(
         amr=amr,
     )
     snapshot = snapshot_build(session)
-    transaction.on_commit(lambda: _store_put(session, snapshot))
+    _store_put(session, snapshot)
     return session, snapshot
 
 
@@ -69,7 +71,7 @@ def session_revoke(*, session_id, reason: str) -> Session | None:
     session = Session.objects.filter(pk=session_id).first()
     if session is None:
         return None
-    transaction.on_commit(lambda: _store_revoke([str(session.pk)], str(session.user_id)))
+    _store_revoke([str(session.pk)], str(session.user_id))
     return session if updated else None
 
 
@@ -84,15 +86,11 @@ def user_sessions_revoke(*, user_id, reason: str, keep_session_id=None) -> int:
         revoked_at=now, revoked_reason=reason
     )
 
-    def revoke_in_store() -> None:
-        try:
-            indexed = get_session_store().user_sessions(str(user_id))
-        except SessionStoreUnavailable:
-            indexed = set()
-        targets = (sids | indexed) - {str(keep_session_id)}
-        _store_revoke(sorted(targets), str(user_id))
-
-    transaction.on_commit(revoke_in_store)
+    try:
+        indexed = get_session_store().user_sessions(str(user_id))
+    except SessionStoreUnavailable:
+        indexed = set()
+    _store_revoke(sorted((sids | indexed) - {str(keep_session_id)}), str(user_id))
     return count
 
 

@@ -25,6 +25,10 @@ class SessionAccessToken(AccessToken):
     def token_backend(self):
         return get_token_backend()
 
+    def verify(self) -> None:
+        self.current_time = clock.now()
+        super().verify()
+
 
 def access_token_issue(
     *, user_id: str, sid: str, roles: list[str], email_verified: bool, amr: list[str]

@@ -11,9 +11,12 @@ import jwt
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
+from authsvc import clock
 from tokens.conf import token_settings
 from tokens.keys import SigningKey, get_keyring
 
+# Tolerates servers whose clocks differ by a little; `exp` gets no leeway.
+IAT_LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "token_type"]
 
 
@@ -48,7 +51,7 @@ class KeyringTokenBackend(TokenBackend):
         # `verify` is simplejwt's switch for skipping the signature; we never skip it.
         key = self.get_verifying_key(token)
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 key.public_key,
                 # Pinned to the key's own algorithm: `none`, and HS256 keyed with our public
@@ -56,12 +59,20 @@ class KeyringTokenBackend(TokenBackend):
                 algorithms=[key.algorithm],
                 audience=token_settings.audience,
                 issuer=token_settings.issuer,
-                options={"require": REQUIRED_CLAIMS, "verify_exp": not allow_expired},
+                # Times are checked below against authsvc.clock, the one source of "now".
+                options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise TokenBackendExpiredToken("Token is expired") from exc
         except jwt.InvalidTokenError as exc:
             raise TokenBackendError("Token is invalid") from exc
+        exp, iat = claims["exp"], claims["iat"]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (exp, iat)):
+            raise TokenBackendError("Token times are malformed")
+        now = clock.now().timestamp()
+        if iat > now + IAT_LEEWAY_SECONDS:
+            raise TokenBackendError("Token is issued in the future")
+        if exp <= now and not allow_expired:
+            raise TokenBackendExpiredToken("Token is expired")
+        return claims
 
 
 _backend: KeyringTokenBackend | None = None

@@ -134,7 +134,7 @@ def _rotate(token_hash: str, client: ClientInfo) -> IssuedTokens | _ReuseDetecte
     )
     session.expires_at = successor.expires_at
     snapshot = cached_snapshot(session)
-    transaction.on_commit(lambda: session_cache(session=session, snapshot=snapshot))
+    session_cache(session=session, snapshot=snapshot)
     return _issue(snapshot, raw, successor)
 
 

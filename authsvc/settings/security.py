@@ -23,7 +23,7 @@ SECURE_SSL_REDIRECT = env_bool("AUTHSVC_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("AUTHSVC_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("AUTHSVC_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = env_bool("AUTHSVC_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("AUTHSVC_HSTS_PRELOAD", True)
 
 # Only trust the proxy's scheme header when the operator names it (e.g. X-Forwarded-Proto);
 # trusting it blindly would let any client claim HTTPS.

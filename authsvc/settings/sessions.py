@@ -1,5 +1,8 @@
 """The session store and the cache: Redis when REDIS_URL is set, in-process otherwise."""
 
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 from .env import env_str
 
 REDIS_URL = env_str("REDIS_URL") or None
@@ -14,7 +17,13 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
-                "CONNECTION_POOL_KWARGS": {"health_check_interval": 30},
+                # One immediate retry covers a connection dropped by a Redis restart; more,
+                # with backoff (redis-py's default), would stall every request for seconds
+                # while Redis is down instead of falling back to the database.
+                "CONNECTION_POOL_KWARGS": {
+                    "health_check_interval": 30,
+                    "retry": Retry(NoBackoff(), 1),
+                },
             },
         }
     }

@@ -1,0 +1,102 @@
+"""Every failure is the contract's JSON, whatever the request got wrong."""
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["error"] == code
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+def test_malformed_json_is_a_400(api):
+    response = api.post("/auth/login/", data="{not json", content_type="application/json")
+
+    assert_error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("raw", ["[1, 2]", '"string"', "null", "NaN", "[" * 60000])
+def test_json_that_is_not_an_object_is_a_400(api, raw):
+    response = api.post("/auth/login/", data=raw, content_type="application/json")
+
+    assert_error(response, 400, "invalid_request")
+
+
+def test_non_utf8_body_is_a_400(api):
+    response = api.post("/auth/login/", data=b"\xff\xfe\xfa", content_type="application/json")
+
+    assert_error(response, 400, "invalid_request")
+
+
+def test_wrong_content_type_is_a_415(api):
+    response = api.post("/auth/login/", data="email=a", content_type="application/x-www-form-urlencoded")
+
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_oversized_body_is_a_413(api):
+    body = '{"email": "a@example.com", "password": "' + "x" * 70000 + '"}'
+
+    response = api.post("/auth/login/", data=body, content_type="application/json")
+
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_unknown_path_is_a_json_404(api):
+    assert_error(api.get("/auth/nope/"), 404, "not_found")
+    assert_error(api.get("/"), 404, "not_found")
+
+
+def test_missing_trailing_slash_is_a_404_not_a_redirect(api):
+    assert_error(api.post_json("/auth/login"), 404, "not_found")
+
+
+def test_wrong_method_is_a_json_405(api):
+    assert_error(api.get("/auth/login/"), 405, "method_not_allowed")
+    assert_error(api.post_json("/.well-known/jwks.json"), 405, "method_not_allowed")
+
+
+def test_unexpected_exception_is_a_json_500_without_a_trace(api, user, monkeypatch):
+    def explode(**kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("accounts.services.user_login", explode)
+
+    response = api.login(user.email)
+
+    body = assert_error(response, 500, "server_error")
+    assert "secret internals" not in response.content.decode()
+    assert set(body) == {"error", "detail"}
+
+
+def test_django_level_500_is_json(settings):
+    from authsvc.errors import server_error
+
+    response = server_error(None)
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+
+
+def test_csrf_endpoint_sets_the_cookie(api):
+    response = api.get("/auth/csrf/")
+
+    assert response.status_code == 200
+    token = response.json()["csrfToken"]
+    assert token and response.cookies["csrftoken"].value
+    assert not response.cookies["csrftoken"]["httponly"]
+
+
+def test_bearer_only_requests_are_not_subject_to_csrf(user):
+    client = APIClient(enforce_csrf_checks=True)
+
+    response = client.post("/auth/login/", {"email": user.email, "password": "x"}, format="json")
+
+    # Without a Bearer header a cookie-less POST still needs CSRF (login CSRF).
+    assert_error(response, 403, "csrf_failed")

@@ -1,0 +1,82 @@
+"""Production settings refuse unsafe starts and pass Django's deployment checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args, env_overrides, tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "authsvc.settings.production",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/check.sqlite3",
+            "AUTHSVC_KEYS_DIR": str(tmp_path / "keys"),
+        }
+    )
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_refuses_to_start_without_a_secret_key(tmp_path):
+    result = manage("check", env_overrides={}, tmp_path=tmp_path)
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        env_overrides={"DJANGO_SECRET_KEY": "k" * 20 + "-production-like-secret-9f8e7d6c5b4a3"},
+        tmp_path=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_insecure_cookies_outside_debug_are_refused(tmp_path):
+    result = manage(
+        "check",
+        env_overrides={
+            "DJANGO_SECRET_KEY": "k" * 50,
+            "AUTHSVC_COOKIE_SECURE": "0",
+        },
+        tmp_path=tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert "authsvc.E002" in result.stderr
+
+
+def test_shared_secret_algorithms_are_refused(tmp_path):
+    result = manage(
+        "check",
+        env_overrides={"DJANGO_SECRET_KEY": "k" * 50, "AUTHSVC_JWT_ALGORITHM": "HS256"},
+        tmp_path=tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert "authsvc.E001" in result.stderr
+
+
+def test_weak_argon2_parameters_are_refused(tmp_path):
+    result = manage(
+        "check",
+        env_overrides={"DJANGO_SECRET_KEY": "k" * 50, "AUTHSVC_ARGON2_MEMORY_KIB": "1024"},
+        tmp_path=tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert "authsvc.E011" in result.stderr

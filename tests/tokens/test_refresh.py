@@ -1,0 +1,190 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from sessions_store.models import Session
+from tokens.models import RefreshToken
+from tokens.services import refresh_token_hash
+
+pytestmark = pytest.mark.django_db
+
+INVALID_TOKEN = {"error": "invalid_token", "detail": "The token is invalid, expired or revoked."}
+
+
+def refresh(client, token=None):
+    if token is not None:
+        client.cookies["refresh_token"] = token
+    return client.post_json("/auth/refresh/")
+
+
+def test_refresh_rotates_both_cookies(logged_in, user):
+    old_access, old_refresh = logged_in.cookie("access_token"), logged_in.cookie("refresh_token")
+
+    response = refresh(logged_in)
+
+    assert response.status_code == 200
+    assert response.json() == {"id": str(user.pk)}
+    new_access, new_refresh = logged_in.cookie("access_token"), logged_in.cookie("refresh_token")
+    assert new_access != old_access and new_refresh != old_refresh
+    assert response.cookies["refresh_token"]["path"] == "/auth/"
+    old = RefreshToken.objects.get(token_hash=refresh_token_hash(old_refresh))
+    new = RefreshToken.objects.get(token_hash=refresh_token_hash(new_refresh))
+    assert old.used_at is not None and new.used_at is None
+    assert new.parent_id == old.pk and new.session_id == old.session_id
+    assert logged_in.get("/auth/self/").status_code == 200
+
+
+def test_refresh_tokens_are_stored_only_as_hashes(logged_in):
+    raw = logged_in.cookie("refresh_token")
+
+    assert len(raw) >= 43  # 32 random bytes, base64url
+    stored = RefreshToken.objects.get()
+    assert stored.token_hash == refresh_token_hash(raw) != raw
+    assert not RefreshToken.objects.filter(token_hash=raw).exists()
+
+
+def test_refresh_moves_session_last_used(logged_in, clock):
+    clock.advance(minutes=10)
+
+    refresh(logged_in)
+
+    session = Session.objects.get()
+    assert session.last_used_at == clock.now()
+    assert session.expires_at == clock.now() + timedelta(days=7)
+
+
+@pytest.mark.parametrize("token", [None, "", "unknown-token", "x" * 500])
+def test_refresh_with_missing_or_unknown_token(api, user, token):
+    if token is not None:
+        api.cookies["refresh_token"] = token
+
+    response = api.post_json("/auth/refresh/")
+
+    assert response.status_code == 401
+    assert response.json() == INVALID_TOKEN
+
+
+def test_failed_refresh_clears_the_cookies(api, user):
+    api.cookies["refresh_token"] = "unknown-token"
+
+    response = api.post_json("/auth/refresh/")
+
+    assert response.cookies["refresh_token"].value == ""
+    assert response.cookies["refresh_token"]["max-age"] == 0
+    assert response.cookies["access_token"]["max-age"] == 0
+
+
+def test_expired_refresh_token_is_refused(api, user, clock):
+    api.login(user.email)
+    clock.advance(days=7, seconds=1)
+
+    assert refresh(api).json() == INVALID_TOKEN
+
+
+def test_refresh_requires_csrf(logged_in):
+    response = logged_in.post_json("/auth/refresh/", no_csrf=True)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "csrf_failed"
+    assert not RefreshToken.objects.filter(used_at__isnull=False).exists()
+
+
+def test_refresh_after_logout_is_refused(logged_in):
+    token = logged_in.cookie("refresh_token")
+    logged_in.post_json("/auth/logout/")
+
+    assert refresh(logged_in, token).json() == INVALID_TOKEN
+
+
+def test_reuse_within_grace_is_a_racing_tab(api, user, clock):
+    api.login(user.email)
+    stolen = api.cookie("refresh_token")
+    assert refresh(api).status_code == 200
+    clock.advance(seconds=4)
+
+    response = refresh(api, stolen)
+
+    assert response.status_code == 200
+    assert Session.objects.get().revoked_at is None
+    assert api.get("/auth/self/").status_code == 200
+    # Both successors belong to the one session.
+    assert RefreshToken.objects.filter(session=Session.objects.get()).count() == 3
+
+
+def test_reuse_after_grace_revokes_the_whole_session(client_factory, user, clock):
+    victim, thief = client_factory(), client_factory()
+    victim.login(user.email)
+    stolen = victim.cookie("refresh_token")
+    assert refresh(victim).status_code == 200
+    clock.advance(seconds=6)
+
+    response = refresh(thief, stolen)
+
+    assert response.status_code == 401
+    assert response.json() == INVALID_TOKEN
+    session = Session.objects.get()
+    assert session.revoked_at == clock.now()
+    assert session.revoked_reason == "refresh_token_reused"
+    # The victim's current tokens die with it, the access token at once.
+    assert victim.get("/auth/self/").json() == INVALID_TOKEN
+    assert refresh(victim).json() == INVALID_TOKEN
+
+
+def test_reuse_is_logged_as_an_event(client_factory, user, clock, caplog):
+    victim = client_factory()
+    victim.login(user.email)
+    stolen = victim.cookie("refresh_token")
+    refresh(victim)
+    clock.advance(seconds=30)
+
+    with caplog.at_level("INFO", logger="authsvc.events"):
+        refresh(client_factory(), stolen)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "authsvc.events"]
+    assert any('"event":"refresh_reuse_detected"' in line for line in lines)
+    assert not any(stolen in line for line in lines)
+
+
+def test_refresh_of_banned_user_is_refused(logged_in, user):
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+
+    assert refresh(logged_in).json() == INVALID_TOKEN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_of_one_token(client_factory, make_user):
+    user = make_user(email="racer@example.com")
+    first = client_factory()
+    first.login(user.email)
+    token, csrf = first.cookie("refresh_token"), first.csrf()
+    results: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def race():
+        client = client_factory()
+        client.cookies["refresh_token"] = token
+        client.cookies["csrftoken"] = csrf
+        barrier.wait()
+        try:
+            results.append(client.post_json("/auth/refresh/").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Every racer is within the grace window: none fails, none gets a 500.
+    assert sorted(results) == [200] * 6
+    session = Session.objects.get()
+    assert session.revoked_at is None
+    original = RefreshToken.objects.get(token_hash=refresh_token_hash(token))
+    assert original.used_at is not None
+    successors = RefreshToken.objects.exclude(pk=original.pk)
+    assert successors.count() == 6
+    assert set(successors.values_list("parent_id", flat=True)) == {original.pk}
+    assert set(RefreshToken.objects.values_list("session_id", flat=True)) == {session.pk}
