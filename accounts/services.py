@@ -63,8 +63,12 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
         # Hash anyway, so an unknown email costs the same time as a wrong password
         # (the reason Django's ModelBackend does this, ticket #20760).
         User().set_password(password)
-        events.record("login_failed", client=client, reason="unknown_email" if user is None
-                      else "no_password", user_id=str(user.pk) if user else None)
+        events.record(
+            "login_failed",
+            client=client,
+            reason="unknown_email" if user is None else "no_password",
+            user_id=str(user.pk) if user else None,
+        )
         raise InvalidCredentials()
     # check_password re-hashes with the current hasher and parameters when they changed.
     if not user.check_password(password):

@@ -41,9 +41,7 @@ def check_tokens(app_configs, **kwargs):
 def check_password_hashing(app_configs, **kwargs):
     errors = []
     if settings.PASSWORD_HASHERS[0] != "accounts.hashers.Argon2idPasswordHasher":
-        errors.append(
-            Error("The first password hasher must be argon2id.", id="authsvc.E010")
-        )
+        errors.append(Error("The first password hasher must be argon2id.", id="authsvc.E010"))
     if (
         settings.AUTHSVC_ARGON2_MEMORY_KIB < OWASP_MIN_MEMORY_KIB
         or settings.AUTHSVC_ARGON2_TIME_COST < OWASP_MIN_TIME_COST

@@ -119,9 +119,7 @@ def exception_handler(exc, context):
         body = error_body("invalid_request", fields=_flatten(exc.detail))
         return Response(body, status=400)
     if isinstance(exc, exceptions.APIException):
-        code = next(
-            (code for cls, code in _API_EXCEPTION_CODES if isinstance(exc, cls)), None
-        )
+        code = next((code for cls, code in _API_EXCEPTION_CODES if isinstance(exc, cls)), None)
         if code is None:
             code = exc.default_code if exc.default_code in ERROR_CODES else "invalid_request"
         detail = exc.detail if code in {"csrf_failed", "method_not_allowed"} else None

@@ -89,6 +89,7 @@ def _store_quietly(method, *args) -> None:
 def live_sessions(user_id) -> list[Session]:
     now = clock.now()
     return list(
-        Session.objects.filter(user_id=user_id, revoked_at__isnull=True, expires_at__gt=now)
-        .order_by("-last_used_at")
+        Session.objects.filter(
+            user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
+        ).order_by("-last_used_at")
     )

@@ -70,7 +70,9 @@ class AuthClient(APIClient):
 
     def register(self, email=None, password=DEFAULT_PASSWORD, name="Test User"):
         email = email or f"user{next(_emails)}@example.com"
-        return self.post_json("/auth/register/", {"email": email, "password": password, "name": name})
+        return self.post_json(
+            "/auth/register/", {"email": email, "password": password, "name": name}
+        )
 
     def login(self, email, password=DEFAULT_PASSWORD):
         return self.post_json("/auth/login/", {"email": email, "password": password})

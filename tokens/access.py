@@ -15,7 +15,7 @@ from tokens.exceptions import TokenInvalid
 class SessionAccessToken(AccessToken):
     """simplejwt's AccessToken, signed by our keyring and tied to a session (`sid`)."""
 
-    token_type = "access"
+    token_type = "access"  # noqa: S105 - a claim value, not a secret
 
     @property
     def lifetime(self):

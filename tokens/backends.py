@@ -79,7 +79,7 @@ _backend: KeyringTokenBackend | None = None
 
 
 def get_token_backend() -> KeyringTokenBackend:
-    global _backend  # noqa: PLW0603
+    global _backend
     if _backend is None or _backend.algorithm != token_settings.algorithm:
         _backend = KeyringTokenBackend()
     return _backend

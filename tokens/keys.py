@@ -29,7 +29,11 @@ KEY_GLOB = "key-*.pem"
 # How often a process looks at the folder for keys another process added (rotation).
 RESCAN_INTERVAL_SECONDS = 5.0
 
-_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+_THUMBPRINT_MEMBERS = {
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+}
 
 
 class KeyringError(Exception):

@@ -37,7 +37,9 @@ def refresh_token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _refresh_token_create(*, session: Session, parent: RefreshToken | None, now) -> tuple[str, RefreshToken]:
+def _refresh_token_create(
+    *, session: Session, parent: RefreshToken | None, now
+) -> tuple[str, RefreshToken]:
     raw = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
     token = RefreshToken.objects.create(
         session=session,
@@ -112,7 +114,9 @@ def refresh_token_rotate(*, raw: str | None, client: ClientInfo) -> IssuedTokens
 @transaction.atomic
 def _rotate(token_hash: str, client: ClientInfo) -> IssuedTokens | _ReuseDetected:
     now = clock.now()
-    token = RefreshToken.objects.select_related("session__user").filter(token_hash=token_hash).first()
+    token = (
+        RefreshToken.objects.select_related("session__user").filter(token_hash=token_hash).first()
+    )
     if token is None or token.expires_at <= now:
         raise TokenInvalid()
     session = token.session
@@ -130,7 +134,10 @@ def _rotate(token_hash: str, client: ClientInfo) -> IssuedTokens | _ReuseDetecte
         )
     raw, successor = _refresh_token_create(session=session, parent=token, now=now)
     Session.objects.filter(pk=session.pk).update(
-        last_used_at=now, expires_at=successor.expires_at, ip=client.ip, user_agent=client.user_agent
+        last_used_at=now,
+        expires_at=successor.expires_at,
+        ip=client.ip,
+        user_agent=client.user_agent,
     )
     session.expires_at = successor.expires_at
     snapshot = cached_snapshot(session)

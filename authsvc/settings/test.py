@@ -8,7 +8,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/authsv
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("AUTHSVC_KEYS_DIR", tempfile.mkdtemp(prefix="authsvc-test-keys-"))
 
-from .production import *  # noqa: E402
+from .production import *
 
 # The test client speaks plain HTTP; production redirects such requests to HTTPS.
 SECURE_SSL_REDIRECT = False

@@ -110,8 +110,12 @@ def test_login_requires_csrf(api, user):
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"email": "alice@example.com"}, {"email": ["alice@example.com"], "password": "x"},
-     {"email": "alice@example.com", "password": None}],
+    [
+        {},
+        {"email": "alice@example.com"},
+        {"email": ["alice@example.com"], "password": "x"},
+        {"email": "alice@example.com", "password": None},
+    ],
 )
 def test_login_validation_errors(api, user, payload):
     response = api.post_json("/auth/login/", payload)

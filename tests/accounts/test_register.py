@@ -44,8 +44,10 @@ def test_register_then_profile(api):
     }
 
 
-@pytest.mark.parametrize("variant", ["alice@example.com", "ALICE@EXAMPLE.COM", " Alice@Example.com ",
-                                     "ａｌｉｃｅ@example.com"])
+@pytest.mark.parametrize(
+    "variant",
+    ["alice@example.com", "ALICE@EXAMPLE.COM", " Alice@Example.com ", "ａｌｉｃｅ@example.com"],
+)
 def test_register_case_and_unicode_variants_are_taken(api, user, variant):
     response = api.register(email=variant)
 
@@ -77,7 +79,10 @@ def test_database_refuses_case_variant_duplicates(user):
         ({"email": 123, "password": "correct horse battery"}, "email"),
         ({"email": "a@example.com", "password": 12345678901234}, "password"),
         ({"email": "a@example.com", "password": ["x"]}, "password"),
-        ({"email": "a@example.com", "password": "correct horse battery", "name": "n" * 151}, "name"),
+        (
+            {"email": "a@example.com", "password": "correct horse battery", "name": "n" * 151},
+            "name",
+        ),
         ({"email": "a" * 250 + "@example.com", "password": "correct horse battery"}, "email"),
     ],
 )

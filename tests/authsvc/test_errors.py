@@ -35,7 +35,9 @@ def test_non_utf8_body_is_a_400(api):
 
 
 def test_wrong_content_type_is_a_415(api):
-    response = api.post("/auth/login/", data="email=a", content_type="application/x-www-form-urlencoded")
+    response = api.post(
+        "/auth/login/", data="email=a", content_type="application/x-www-form-urlencoded"
+    )
 
     assert_error(response, 415, "unsupported_media_type")
 

@@ -24,7 +24,11 @@ def manage(*args, env_overrides, tmp_path):
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -37,7 +41,10 @@ def test_refuses_to_start_without_a_secret_key(tmp_path):
 
 def test_production_settings_pass_check_deploy(tmp_path):
     result = manage(
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         env_overrides={"DJANGO_SECRET_KEY": "k" * 20 + "-production-like-secret-9f8e7d6c5b4a3"},
         tmp_path=tmp_path,
     )

@@ -38,12 +38,18 @@ def dev_server(tmp_path):
     )
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT, env=env, check=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
     )
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -81,8 +87,11 @@ def test_embedded_default_serves_the_core_flows(dev_server):
             return error.code, json.loads(error.read() or b"{}")
 
     assert call("GET", "/auth/csrf/")[0] == 200
-    status, body = call("POST", "/auth/register/", {"email": "smoke@example.com",
-                                                    "password": "correct horse battery"})
+    status, body = call(
+        "POST",
+        "/auth/register/",
+        {"email": "smoke@example.com", "password": "correct horse battery"},
+    )
     assert status == 201, body
     assert call("GET", "/auth/self/") == (200, call("GET", "/auth/self/")[1])
     assert call("GET", "/auth/self/")[1]["email"] == "smoke@example.com"

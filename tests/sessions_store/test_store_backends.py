@@ -9,8 +9,14 @@ from sessions_store.backends.redis import RedisSessionStore
 
 def snapshot(sid="s1", user_id="u1", name="Alice") -> Snapshot:
     return Snapshot(
-        sid=sid, user_id=user_id, email="a@example.com", name=name, roles=["user"],
-        email_verified=True, mfa_enabled=False, date_joined="2026-01-01T00:00:00+00:00",
+        sid=sid,
+        user_id=user_id,
+        email="a@example.com",
+        name=name,
+        roles=["user"],
+        email_verified=True,
+        mfa_enabled=False,
+        date_joined="2026-01-01T00:00:00+00:00",
         amr=["pwd"],
     )
 
