@@ -4,6 +4,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework import exceptions
 from rest_framework.views import APIView as DRFAPIView
 
+from tokens.authentication import bearer_token
 from tokens.cookies import ACCESS_COOKIE, REFRESH_COOKIE
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -25,7 +26,7 @@ def csrf_required(request) -> bool:
     cookies = request.COOKIES
     if ACCESS_COOKIE in cookies or REFRESH_COOKIE in cookies:
         return True
-    return not request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")
+    return bearer_token(request) is None
 
 
 def enforce_csrf(request) -> None:

@@ -27,13 +27,20 @@ class SessionPrincipal:
         return self.snapshot.email
 
 
+def bearer_token(request) -> str | None:
+    """The token of an `Authorization: Bearer` header (scheme case-insensitive, RFC 7235)."""
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 def raw_access_token(request) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+    if request.META.get("HTTP_AUTHORIZATION"):
+        token = bearer_token(request)
+        if token is None:
             raise exceptions.AuthenticationFailed(code="invalid_token")
-        return token.strip()
+        return token
     return request.COOKIES.get(ACCESS_COOKIE) or None
 
 

@@ -11,6 +11,7 @@ import base64
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from tokens.conf import SUPPORTED_ALGORITHMS, token_settings
+
+logger = logging.getLogger(__name__)
 
 RSA_KEY_BITS = 2048
 KEY_GLOB = "key-*.pem"
@@ -151,6 +154,9 @@ class Keyring:
         self._load(ensure_active=True)
 
     def _load(self, *, ensure_active: bool) -> None:
+        # The folder's mtime is read before listing it, so a key written during the listing
+        # shows up at the next rescan rather than never.
+        folder_mtime = self._mtime()
         paths = sorted(self.directory.glob(KEY_GLOB)) if self.directory.is_dir() else []
         keys = [load_key(path) for path in paths]
         if ensure_active and not any(k.algorithm == self.algorithm for k in keys):
@@ -165,7 +171,7 @@ class Keyring:
             self._active = active
             self.jwks_body = body
             self.jwks_etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            self._folder_mtime = self._mtime()
+            self._folder_mtime = folder_mtime
             self._checked_at = time.monotonic()
 
     def _create_first_key(self) -> SigningKey:
@@ -194,7 +200,13 @@ class Keyring:
             return
         self._checked_at = now
         if self._mtime() != self._folder_mtime:
-            self._load(ensure_active=True)
+            try:
+                self._load(ensure_active=True)
+            except KeyringError:
+                # A half-copied or foreign file must not take the running service down: keep
+                # serving with the keys we have and say so loudly.
+                logger.exception("keys folder %s changed but cannot be loaded", self.directory)
+                self._folder_mtime = self._mtime()
 
     @property
     def active(self) -> SigningKey:
