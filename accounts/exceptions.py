@@ -23,3 +23,15 @@ class EmailTaken(ServiceError):
 class InvalidRequest(ServiceError):
     code = "invalid_request"
     kind = "invalid"
+
+
+class ResetTokenInvalid(ServiceError):
+    """A reset link or verification key that is wrong, used, or expired."""
+
+    code = "invalid_token"
+    kind = "invalid"
+
+
+class EmailNotVerified(ServiceError):
+    code = "email_not_verified"
+    kind = "forbidden"

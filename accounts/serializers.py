@@ -41,3 +41,22 @@ class ProfileSerializer(serializers.Serializer):
     email_verified = serializers.BooleanField()
     mfa_enabled = serializers.BooleanField()
     date_joined = serializers.CharField()
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = _password_field()
+    new_password = _password_field()
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = StrictCharField(max_length=EMAIL_MAX_LENGTH)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = StrictCharField(max_length=64)
+    token = StrictCharField(max_length=128)
+    new_password = _password_field()
+
+
+class EmailVerifySerializer(serializers.Serializer):
+    key = StrictCharField(max_length=512)

@@ -1,5 +1,6 @@
 """Account writes: registration, password login, profile changes."""
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -7,8 +8,15 @@ from django.db import IntegrityError, transaction
 
 from accounts import events
 from accounts.emails import EMAIL_MAX_LENGTH, normalize_email
-from accounts.exceptions import AccountDisabled, EmailTaken, InvalidCredentials, InvalidRequest
+from accounts.exceptions import (
+    AccountDisabled,
+    EmailNotVerified,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidRequest,
+)
 from accounts.models import User
+from accounts.verification import email_verification_send
 from authsvc import clock
 from authsvc.http import ClientInfo
 from sessions_store.services import user_snapshots_refresh
@@ -27,11 +35,11 @@ def email_clean(email: str) -> str:
     return normalized
 
 
-def password_check(password: str, *, user: User) -> None:
+def password_check(password: str, *, user: User, field: str = "password") -> None:
     try:
         password_validation.validate_password(password, user=user)
     except ValidationError as exc:
-        raise InvalidRequest(fields={"password": list(exc.messages)}) from exc
+        raise InvalidRequest(fields={field: list(exc.messages)}) from exc
 
 
 def user_create(*, email: str, password: str | None, name: str = "") -> User:
@@ -49,11 +57,23 @@ def user_create(*, email: str, password: str | None, name: str = "") -> User:
 
 
 @transaction.atomic
-def user_register(*, email: str, password: str, name: str, client: ClientInfo) -> IssuedTokens:
+def user_register(
+    *, email: str, password: str, name: str, client: ClientInfo
+) -> tuple[User, IssuedTokens | None]:
+    """Create the account and send the verification link; log the user in unless logins
+    wait for a verified email (AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL)."""
     user = user_create(email=email, password=password, name=name)
-    issued = session_start(user=user, client=client, amr=["pwd"])
-    events.record("user_registered", user_id=str(user.pk), sid=issued.session_id, client=client)
-    return issued
+    issued = None
+    if not settings.AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL:
+        issued = session_start(user=user, client=client, amr=["pwd"])
+    transaction.on_commit(lambda: email_verification_send(user=user))
+    events.record(
+        "user_registered",
+        user_id=str(user.pk),
+        sid=issued.session_id if issued else None,
+        client=client,
+    )
+    return user, issued
 
 
 def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
@@ -78,6 +98,9 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
         # Only after the right password: a wrong one must not reveal that the account exists.
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
         raise AccountDisabled()
+    if settings.AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL and not user.email_verified:
+        events.record("login_refused", user_id=str(user.pk), client=client, reason="unverified")
+        raise EmailNotVerified()
     return user
 
 

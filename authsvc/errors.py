@@ -34,6 +34,7 @@ ERROR_CODES: dict[str, str] = {
     "payload_too_large": "The request body is too large.",
     "rate_limited": "Too many requests; try again later.",
     "not_ready": "A dependency of the service is unavailable.",
+    "email_not_verified": "Verify your email address before logging in.",
     "server_error": "The server could not complete the request.",
 }
 
@@ -108,7 +109,9 @@ def exception_handler(exc, context):
         body = error_body(exc.code, exc.detail)
         if exc.fields:
             body["fields"] = exc.fields
-        return Response(body, status=KIND_STATUS[exc.kind])
+        if getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(exc.retry_after)
+        return Response(body, status=KIND_STATUS[exc.kind], headers=headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large"), status=413)
     if isinstance(exc, Http404):

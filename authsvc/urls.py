@@ -7,6 +7,7 @@ from tokens.views import jwks_view
 urlpatterns = [
     path("auth/", include("accounts.urls")),
     path("auth/", include("tokens.urls")),
+    path("auth/", include("sessions_store.urls")),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -11,6 +11,7 @@ from authsvc import clock
 from authsvc.http import ClientInfo
 from sessions_store.backends import get_session_store
 from sessions_store.backends.base import SessionStoreUnavailable, Snapshot
+from sessions_store.exceptions import SessionNotFound
 from sessions_store.models import Session
 from sessions_store.selectors import (
     live_sessions,
@@ -73,6 +74,17 @@ def session_revoke(*, session_id, reason: str) -> Session | None:
         return None
     _store_revoke([str(session.pk)], str(session.user_id))
     return session if updated else None
+
+
+def user_session_revoke(*, user_id, session_id) -> None:
+    """A user ends one of their own sessions; another user's id is simply not found."""
+    now = clock.now()
+    owned = Session.objects.filter(
+        pk=session_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
+    ).exists()
+    if not owned:
+        raise SessionNotFound()
+    session_revoke(session_id=session_id, reason="revoked_by_user")
 
 
 def user_sessions_revoke(*, user_id, reason: str, keep_session_id=None) -> int:

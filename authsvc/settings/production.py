@@ -5,6 +5,7 @@ production configuration and `manage.py check --deploy` passes.
 """
 
 from .base import *
+from .email import *
 from .jwt import *
 from .security import *
 from .sessions import *

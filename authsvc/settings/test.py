@@ -13,3 +13,5 @@ from .production import *
 # The test client speaks plain HTTP; production redirects such requests to HTTPS.
 SECURE_SSL_REDIRECT = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Send in the request thread so tests read mail.outbox without waiting for a thread.
+AUTHSVC_EMAIL_ASYNC = False

@@ -1,0 +1,97 @@
+"""Password change and reset: each ends other sessions so a stolen one dies with the old
+password."""
+
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+
+from accounts import events
+from accounts.emails import normalize_email
+from accounts.exceptions import InvalidRequest, ResetTokenInvalid
+from accounts.mail import front_end_link, send_templated_mail
+from accounts.models import User
+from accounts.services import password_check
+from accounts.tokens import reset_tokens
+from authsvc.http import ClientInfo
+from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
+
+
+@transaction.atomic
+def password_change(
+    *, user_id, session_id, current_password: str, new_password: str, client: ClientInfo
+) -> None:
+    user = User.objects.select_for_update().get(pk=user_id)
+    if not user.check_password(current_password):
+        events.record("password_change_failed", user_id=str(user.pk), sid=session_id, client=client)
+        raise InvalidRequest(
+            "The current password is incorrect.",
+            fields={"current_password": ["The current password is incorrect."]},
+        )
+    password_check(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    revoked = user_sessions_revoke(
+        user_id=user.pk, reason="password_changed", keep_session_id=session_id
+    )
+    events.record(
+        "password_changed", user_id=str(user.pk), sid=session_id, client=client, revoked=revoked
+    )
+
+
+def reset_uid(user: User) -> str:
+    return urlsafe_base64_encode(user.pk.bytes)
+
+
+def password_reset_request(*, email: str, client: ClientInfo) -> None:
+    """Email a reset link if the address belongs to an active account; silent otherwise,
+    so the answer is the same for every address."""
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is None:
+        events.record("password_reset_requested", client=client, known=False)
+        return
+    link = front_end_link(
+        settings.AUTHSVC_PASSWORD_RESET_PATH,
+        uid=reset_uid(user),
+        token=reset_tokens.make_token(user),
+    )
+    send_templated_mail(
+        template="password_reset",
+        to=user.email,
+        context={
+            "name": user.name,
+            "email": user.email,
+            "link": link,
+            "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+        },
+    )
+    events.record("password_reset_requested", user_id=str(user.pk), client=client, known=True)
+
+
+def _user_from_uid(uid: str) -> User | None:
+    try:
+        pk = uuid.UUID(bytes=urlsafe_base64_decode(uid))
+    except (ValueError, TypeError):
+        try:
+            pk = uuid.UUID(force_str(uid))
+        except (ValueError, TypeError):
+            return None
+    return User.objects.select_for_update().filter(pk=pk).first()
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str, client: ClientInfo) -> None:
+    user = _user_from_uid(uid)
+    if user is None or not user.is_active or not reset_tokens.check_token(user, token):
+        events.record("password_reset_failed", client=client)
+        raise ResetTokenInvalid()
+    password_check(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    # The link arrived by email, so the address is proven.
+    user.email_verified = True
+    user.save(update_fields=["password", "email_verified"])
+    revoked = user_sessions_revoke(user_id=user.pk, reason="password_reset")
+    user_snapshots_refresh(user=user)
+    events.record("password_reset", user_id=str(user.pk), client=client, revoked=revoked)

@@ -1,0 +1,53 @@
+"""Email verification: a signed link on registration and on request."""
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts import events
+from accounts.exceptions import ResetTokenInvalid
+from accounts.mail import front_end_link, send_templated_mail
+from accounts.models import User
+from accounts.tokens import email_verify_key_make, email_verify_key_read
+from authsvc.http import ClientInfo
+from sessions_store.services import user_snapshots_refresh
+
+
+def email_verification_send(*, user: User) -> None:
+    link = front_end_link(settings.AUTHSVC_EMAIL_VERIFY_PATH, key=email_verify_key_make(user))
+    send_templated_mail(
+        template="verify_email",
+        to=user.email,
+        context={
+            "name": user.name,
+            "email": user.email,
+            "link": link,
+            "valid_days": max(1, settings.AUTHSVC_EMAIL_VERIFY_TTL_SECONDS // 86400),
+        },
+    )
+
+
+def email_verification_resend(*, user_id) -> bool:
+    """Send a new link unless the email is verified already; True if one was sent."""
+    user = User.objects.get(pk=user_id)
+    if user.email_verified:
+        return False
+    email_verification_send(user=user)
+    return True
+
+
+@transaction.atomic
+def email_verify(*, key: str, client: ClientInfo) -> User:
+    found = email_verify_key_read(key)
+    user = None
+    if found is not None:
+        user_id, email = found
+        user = User.objects.select_for_update().filter(pk=user_id, email=email).first()
+    if user is None:
+        events.record("email_verify_failed", client=client)
+        raise ResetTokenInvalid()
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+        user_snapshots_refresh(user=user)
+        events.record("email_verified", user_id=str(user.pk), client=client)
+    return user

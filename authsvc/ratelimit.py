@@ -1,0 +1,40 @@
+"""Rate limits on django-ratelimit's counters, kept in the shared cache (Redis in
+production) so every worker counts together."""
+
+import hashlib
+
+from django.conf import settings
+from django_ratelimit.core import get_usage
+
+from authsvc.errors import ServiceError
+
+
+class RateLimited(ServiceError):
+    code = "rate_limited"
+    kind = "rate_limited"
+
+    def __init__(self, retry_after: int):
+        super().__init__()
+        self.retry_after = max(1, int(retry_after))
+
+
+def _digest(value: str) -> str:
+    # Counter keys never hold an email address in clear.
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def rate_limit(request, *, group: str, key: str, rate: str) -> None:
+    """Count this request against `rate` (e.g. "5/h") for `key`; RateLimited when over."""
+    usage = get_usage(
+        request,
+        group=group,
+        key=lambda _group, _request: _digest(key),
+        rate=rate,
+        increment=True,
+    )
+    if usage is not None and usage["should_limit"]:
+        raise RateLimited(retry_after=usage["time_left"])
+
+
+def rate(name: str) -> str:
+    return settings.AUTHSVC_RATE_LIMITS[name]

@@ -1,0 +1,42 @@
+from rest_framework.response import Response
+
+from accounts import events
+from authsvc.api import APIView
+from authsvc.http import client_info
+from sessions_store import services
+from sessions_store.selectors import live_sessions
+from sessions_store.serializers import SessionSerializer
+from tokens.cookies import clear_auth_cookies
+
+
+class SessionListView(APIView):
+    def get(self, request):
+        sessions = live_sessions(request.user.id)
+        context = {"current_sid": request.user.sid}
+        return Response(SessionSerializer(sessions, many=True, context=context).data)
+
+
+class SessionDetailView(APIView):
+    def delete(self, request, session_id):
+        services.user_session_revoke(user_id=request.user.id, session_id=session_id)
+        events.record(
+            "session_revoked",
+            user_id=str(request.user.id),
+            sid=str(session_id),
+            client=client_info(request),
+        )
+        response = Response(status=204)
+        if str(session_id) == request.user.sid:
+            clear_auth_cookies(response)
+        return response
+
+
+class LogoutAllView(APIView):
+    def post(self, request):
+        count = services.user_sessions_revoke(user_id=request.user.id, reason="logout_all")
+        events.record(
+            "logout_all", user_id=str(request.user.id), client=client_info(request), revoked=count
+        )
+        response = Response({"detail": "Logged out everywhere.", "revoked": count})
+        clear_auth_cookies(response)
+        return response
