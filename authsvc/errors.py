@@ -125,7 +125,11 @@ def exception_handler(exc, context):
         code = next((code for cls, code in _API_EXCEPTION_CODES if isinstance(exc, cls)), None)
         if code is None:
             code = exc.default_code if exc.default_code in ERROR_CODES else "invalid_request"
-        detail = exc.detail if code in {"csrf_failed", "method_not_allowed"} else None
+        detail = (
+            exc.detail
+            if isinstance(exc, exceptions.ParseError | exceptions.MethodNotAllowed)
+            else None
+        )
         if isinstance(exc, exceptions.PermissionDenied) and getattr(exc, "csrf", False):
             code, detail = "csrf_failed", exc.detail
         if getattr(exc, "auth_header", None):

@@ -18,7 +18,7 @@ def assert_error(response, status, code):
 def test_malformed_json_is_a_400(api):
     response = api.post("/auth/login/", data="{not json", content_type="application/json")
 
-    assert_error(response, 400, "invalid_request")
+    assert assert_error(response, 400, "invalid_request")["detail"] == "The body is not valid JSON."
 
 
 @pytest.mark.parametrize("raw", ["[1, 2]", '"string"', "null", "NaN", "[" * 60000])
