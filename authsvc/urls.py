@@ -11,6 +11,7 @@ urlpatterns = [
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("openapi.yaml", views.openapi_view, name="openapi"),
     path("admin/", admin.site.urls),
     # Everything else is a JSON 404, in debug too: API clients never get an HTML page.
     re_path(r"^(?!admin/)", views.not_found),

@@ -1,0 +1,62 @@
+# syntax=docker/dockerfile:1
+# authsvc: gunicorn on :8000 as an unprivileged user, settings from the environment.
+# Run it behind a TLS proxy (see README.md "Production"); compose.yaml wires up PostgreSQL
+# and Redis.
+
+# --- build: the pinned dependencies in a virtualenv --------------------------------------
+FROM python:3.11-slim AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+WORKDIR /src
+# `[tool.setuptools] packages = []`: installing the project installs only its dependencies
+# (all of them ship wheels, so no compiler is needed). pyproject's `readme` must be present.
+COPY pyproject.toml README.md ./
+RUN pip install .
+
+# --- runtime ----------------------------------------------------------------------------
+FROM python:3.11-slim
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=authsvc.settings.production \
+    AUTHSVC_KEYS_DIR=/var/lib/authsvc/keys \
+    GUNICORN_WORKERS=2
+
+RUN groupadd --system --gid 10001 authsvc \
+    && useradd --system --uid 10001 --gid authsvc --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin authsvc \
+    && install -d -o authsvc -g authsvc -m 0700 /var/lib/authsvc/keys
+
+COPY --from=build /opt/venv /opt/venv
+
+WORKDIR /app
+# The code stays owned by root: the service can read it, not change it.
+COPY . .
+
+# Static files (the admin's) are collected into /app/var/static for the proxy to serve.
+# Settings refuse to load without a secret outside debug, so this one step gets a
+# throwaway key; it is not part of the image's environment.
+RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
+    python manage.py collectstatic --noinput --verbosity 0
+
+# Signing keys (private PEM files) live here; the first start creates one when it is empty.
+# Give it a persistent volume, or every restart signs with a new key and logs users out.
+VOLUME ["/var/lib/authsvc/keys"]
+
+USER authsvc
+EXPOSE 8000
+
+# /healthz is exempt from the HTTPS redirect, but not from ALLOWED_HOSTS:
+# DJANGO_ALLOWED_HOSTS must include 127.0.0.1 for this check to pass.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+
+# exec: gunicorn becomes PID 1 and gets the container's SIGTERM for a graceful stop.
+# Extra gunicorn flags can be passed in GUNICORN_CMD_ARGS.
+CMD ["sh", "-c", "exec gunicorn authsvc.wsgi:application --bind 0.0.0.0:8000 --workers \"${GUNICORN_WORKERS:-2}\" --access-logfile - --error-logfile - --worker-tmp-dir /dev/shm --no-control-socket"]
