@@ -145,7 +145,7 @@ class EmailVerifyResendView(APIView):
     def post(self, request):
         rate_limit(
             request,
-            group="email_verify_resend",
+            group="email_verify_resend_user",
             key=str(request.user.id),
             rate=rate("email_verify_resend_user"),
         )

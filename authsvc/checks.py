@@ -1,7 +1,7 @@
 """System checks that refuse unsafe configuration at start-up (`manage.py check`)."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from accounts.hashers import OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
 from tokens.conf import SUPPORTED_ALGORITHMS
@@ -54,3 +54,17 @@ def check_password_hashing(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register(Tags.caches, deploy=True)
+def check_shared_store(app_configs, **kwargs):
+    if settings.DEBUG or settings.REDIS_URL:
+        return []
+    return [
+        Warning(
+            "REDIS_URL is unset: sessions and rate limits live in each process.",
+            hint="With more than one worker a revocation reaches the other workers only when "
+            "their cached snapshot expires; set REDIS_URL in production.",
+            id="authsvc.W001",
+        )
+    ]

@@ -1,6 +1,7 @@
 """Facts about the client that sent a request, as services want them."""
 
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -29,3 +30,20 @@ def client_ip(request: HttpRequest) -> str | None:
 def client_info(request: HttpRequest) -> ClientInfo:
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]
     return ClientInfo(ip=client_ip(request), user_agent=user_agent)
+
+
+def get_only(view):
+    """Like Django's require_GET, but the refusal is the contract's JSON 405."""
+    from django.http import JsonResponse
+
+    from authsvc.errors import error_body
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            response = JsonResponse(error_body("method_not_allowed"), status=405)
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper

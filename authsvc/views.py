@@ -1,10 +1,15 @@
-"""Liveness and readiness probes: plain Django views, no authentication, no DRF."""
+"""Liveness and readiness probes and the OpenAPI document: plain Django views, no
+authentication, no DRF."""
 
+from functools import cache
+
+from django.conf import settings
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 
 from authsvc.errors import error_body
+from authsvc.http import get_only
 from sessions_store.backends import get_session_store
 from sessions_store.backends.base import SessionStoreUnavailable
 
@@ -13,10 +18,12 @@ def not_found(request):
     return JsonResponse(error_body("not_found"), status=404)
 
 
+@get_only
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+@get_only
 def readyz(request):
     checks = {}
     try:
@@ -35,3 +42,16 @@ def readyz(request):
         detail = "Not ready: " + ", ".join(f"{name} unavailable" for name in failing) + "."
         return JsonResponse(error_body("not_ready", detail, checks=checks), status=503)
     return JsonResponse({"status": "ready", "checks": checks})
+
+
+OPENAPI_PATH = settings.BASE_DIR / "docs" / "openapi.yaml"
+
+
+@cache
+def _openapi_document() -> bytes:
+    return OPENAPI_PATH.read_bytes()
+
+
+@get_only
+def openapi_view(request):
+    return HttpResponse(_openapi_document(), content_type="application/yaml")

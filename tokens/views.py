@@ -1,11 +1,10 @@
-from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import HttpResponse, HttpResponseNotModified
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from authsvc.api import APIView
-from authsvc.errors import error_body
-from authsvc.http import client_info
+from authsvc.http import client_info, get_only
 from tokens import services
 from tokens.authentication import raw_access_token
 from tokens.conf import token_settings
@@ -53,11 +52,8 @@ class LogoutView(APIView):
         return response
 
 
+@get_only
 def jwks_view(request):
-    if request.method not in ("GET", "HEAD"):
-        response = JsonResponse(error_body("method_not_allowed"), status=405)
-        response["Allow"] = "GET, HEAD"
-        return response
     body, etag = get_keyring().jwks()
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponseNotModified()

@@ -13,7 +13,8 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        # A guessable key would let anyone forge CSRF tokens, reset links and MFA challenges.
+        # A guessable key would let anyone forge password-reset links, email-verification keys
+        # and the signed admin session cookie.
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off; the service will not start."
         )

@@ -40,3 +40,11 @@ def test_security_headers(api):
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_probes_only_answer_get(api):
+    for path in ("/healthz", "/readyz", "/openapi.yaml"):
+        response = api.post_json(path)
+        assert response.status_code == 405
+        assert response.json()["error"] == "method_not_allowed"
+        assert response["Allow"] == "GET, HEAD"

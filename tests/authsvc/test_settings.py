@@ -45,7 +45,10 @@ def test_production_settings_pass_check_deploy(tmp_path):
         "--deploy",
         "--fail-level",
         "WARNING",
-        env_overrides={"DJANGO_SECRET_KEY": "k" * 20 + "-production-like-secret-9f8e7d6c5b4a3"},
+        env_overrides={
+            "DJANGO_SECRET_KEY": "k" * 20 + "-production-like-secret-9f8e7d6c5b4a3",
+            "REDIS_URL": "redis://127.0.0.1:6379/15",
+        },
         tmp_path=tmp_path,
     )
 
@@ -87,3 +90,11 @@ def test_weak_argon2_parameters_are_refused(tmp_path):
 
     assert result.returncode != 0
     assert "authsvc.E011" in result.stderr
+
+
+def test_production_without_redis_is_warned_about(tmp_path):
+    result = manage(
+        "check", "--deploy", env_overrides={"DJANGO_SECRET_KEY": "k" * 50}, tmp_path=tmp_path
+    )
+
+    assert "authsvc.W001" in result.stderr + result.stdout
