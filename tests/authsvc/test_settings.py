@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,40 +58,21 @@ def test_production_settings_pass_check_deploy(tmp_path):
     assert "no issues" in result.stdout
 
 
-def test_insecure_cookies_outside_debug_are_refused(tmp_path):
+@pytest.mark.parametrize(
+    ("unsafe", "check_id"),
+    [
+        ({"AUTHSVC_COOKIE_SECURE": "0"}, "authsvc.E002"),  # cookies without Secure
+        ({"AUTHSVC_JWT_ALGORITHM": "HS256"}, "authsvc.E001"),  # a shared-secret algorithm
+        ({"AUTHSVC_ARGON2_MEMORY_KIB": "1024"}, "authsvc.E011"),  # argon2 under OWASP's floor
+    ],
+)
+def test_unsafe_values_are_refused(tmp_path, unsafe, check_id):
     result = manage(
-        "check",
-        env_overrides={
-            "DJANGO_SECRET_KEY": "k" * 50,
-            "AUTHSVC_COOKIE_SECURE": "0",
-        },
-        tmp_path=tmp_path,
+        "check", env_overrides={"DJANGO_SECRET_KEY": "k" * 50, **unsafe}, tmp_path=tmp_path
     )
 
     assert result.returncode != 0
-    assert "authsvc.E002" in result.stderr
-
-
-def test_shared_secret_algorithms_are_refused(tmp_path):
-    result = manage(
-        "check",
-        env_overrides={"DJANGO_SECRET_KEY": "k" * 50, "AUTHSVC_JWT_ALGORITHM": "HS256"},
-        tmp_path=tmp_path,
-    )
-
-    assert result.returncode != 0
-    assert "authsvc.E001" in result.stderr
-
-
-def test_weak_argon2_parameters_are_refused(tmp_path):
-    result = manage(
-        "check",
-        env_overrides={"DJANGO_SECRET_KEY": "k" * 50, "AUTHSVC_ARGON2_MEMORY_KIB": "1024"},
-        tmp_path=tmp_path,
-    )
-
-    assert result.returncode != 0
-    assert "authsvc.E011" in result.stderr
+    assert check_id in result.stderr
 
 
 def test_production_without_redis_is_warned_about(tmp_path):
