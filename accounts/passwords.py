@@ -16,7 +16,7 @@ from accounts.models import User
 from accounts.services import password_check
 from accounts.tokens import reset_tokens
 from authsvc.http import ClientInfo
-from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
+from sessions_store.services import user_sessions_revoke
 
 
 @transaction.atomic
@@ -93,5 +93,4 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, client: C
     user.email_verified = True
     user.save(update_fields=["password", "email_verified"])
     revoked = user_sessions_revoke(user_id=user.pk, reason="password_reset")
-    user_snapshots_refresh(user=user)
     events.record("password_reset", user_id=str(user.pk), client=client, revoked=revoked)

@@ -7,6 +7,7 @@ revocation commits can only end a session early, never keep a dead one alive.
 import logging
 from datetime import datetime
 
+from accounts import events
 from authsvc import clock
 from authsvc.http import ClientInfo
 from sessions_store.backends import get_session_store
@@ -76,15 +77,23 @@ def session_revoke(*, session_id, reason: str) -> Session | None:
     return session if updated else None
 
 
-def user_session_revoke(*, user_id, session_id) -> None:
-    """A user ends one of their own sessions; another user's id is simply not found."""
+def user_session_revoke(*, user_id, session_id, client: ClientInfo) -> None:
+    """A user ends one of their own live sessions; another user's id is simply not found."""
     now = clock.now()
-    owned = Session.objects.filter(
+    # One guarded UPDATE both checks ownership and revokes.
+    updated = Session.objects.filter(
         pk=session_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
-    ).exists()
-    if not owned:
+    ).update(revoked_at=now, revoked_reason="revoked_by_user")
+    if not updated:
         raise SessionNotFound()
-    session_revoke(session_id=session_id, reason="revoked_by_user")
+    _store_revoke([str(session_id)], str(user_id))
+    events.record("session_revoked", user_id=str(user_id), sid=str(session_id), client=client)
+
+
+def user_logout_everywhere(*, user_id, client: ClientInfo) -> int:
+    count = user_sessions_revoke(user_id=user_id, reason="logout_all")
+    events.record("logout_all", user_id=str(user_id), client=client, revoked=count)
+    return count
 
 
 def user_sessions_revoke(*, user_id, reason: str, keep_session_id=None) -> int:

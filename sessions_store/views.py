@@ -1,6 +1,5 @@
 from rest_framework.response import Response
 
-from accounts import events
 from authsvc.api import APIView
 from authsvc.http import client_info
 from sessions_store import services
@@ -18,12 +17,8 @@ class SessionListView(APIView):
 
 class SessionDetailView(APIView):
     def delete(self, request, session_id):
-        services.user_session_revoke(user_id=request.user.id, session_id=session_id)
-        events.record(
-            "session_revoked",
-            user_id=str(request.user.id),
-            sid=str(session_id),
-            client=client_info(request),
+        services.user_session_revoke(
+            user_id=request.user.id, session_id=session_id, client=client_info(request)
         )
         response = Response(status=204)
         if str(session_id) == request.user.sid:
@@ -33,9 +28,8 @@ class SessionDetailView(APIView):
 
 class LogoutAllView(APIView):
     def post(self, request):
-        count = services.user_sessions_revoke(user_id=request.user.id, reason="logout_all")
-        events.record(
-            "logout_all", user_id=str(request.user.id), client=client_info(request), revoked=count
+        count = services.user_logout_everywhere(
+            user_id=request.user.id, client=client_info(request)
         )
         response = Response({"detail": "Logged out everywhere.", "revoked": count})
         clear_auth_cookies(response)
