@@ -35,3 +35,34 @@ class ResetTokenInvalid(ServiceError):
 class EmailNotVerified(ServiceError):
     code = "email_not_verified"
     kind = "forbidden"
+
+
+class InvalidCode(ServiceError):
+    """A TOTP or backup code that is wrong, already used, or outside the ±1 step window,
+    offered as the proof of a login or of a sensitive change."""
+
+    code = "invalid_code"
+    kind = "unauthenticated"
+
+
+class CodeRejected(InvalidCode):
+    """The same wrong code, offered as input to set up or renew 2FA (a 400, not a 401)."""
+
+    kind = "invalid"
+
+
+class MfaChallengeExpired(ServiceError):
+    """No login challenge, or one that is forged, expired, used up or already completed."""
+
+    code = "mfa_challenge_expired"
+    kind = "unauthenticated"
+
+
+class MfaAlreadyEnabled(ServiceError):
+    code = "mfa_already_enabled"
+    kind = "conflict"
+
+
+class MfaNotEnabled(ServiceError):
+    code = "mfa_not_enabled"
+    kind = "invalid"

@@ -15,6 +15,8 @@ from accounts.exceptions import (
     InvalidCredentials,
     InvalidRequest,
 )
+from accounts.mfa.challenge import Challenge
+from accounts.mfa.services import mfa_enabled, mfa_login_start
 from accounts.models import User
 from accounts.verification import email_verification_send
 from authsvc import clock
@@ -104,8 +106,14 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     return user
 
 
-def user_login(*, email: str, password: str, client: ClientInfo) -> IssuedTokens:
+def user_login(*, email: str, password: str, client: ClientInfo) -> IssuedTokens | Challenge:
+    """Tokens for a correct password, or, when the account has 2FA, the challenge that
+    `accounts.mfa.services.mfa_login_complete` turns into tokens with a code."""
     user = user_authenticate(email=email, password=password, client=client)
+    if mfa_enabled(user):
+        challenge = mfa_login_start(user=user, amr=["pwd"])
+        events.record("login_mfa_required", user_id=str(user.pk), client=client)
+        return challenge
     User.objects.filter(pk=user.pk).update(last_login=clock.now())
     issued = session_start(user=user, client=client, amr=["pwd"])
     events.record("login_succeeded", user_id=str(user.pk), sid=issued.session_id, client=client)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import views
+from accounts.mfa import views as mfa_views
 
 urlpatterns = [
     path("csrf/", views.CsrfView.as_view(), name="csrf"),
@@ -16,4 +17,9 @@ urlpatterns = [
     ),
     path("email/verify/", views.EmailVerifyView.as_view(), name="email-verify"),
     path("email/verify/resend/", views.EmailVerifyResendView.as_view(), name="email-verify-resend"),
+    path("2fa/totp/setup/", mfa_views.TotpSetupView.as_view(), name="mfa-totp-setup"),
+    path("2fa/totp/confirm/", mfa_views.TotpConfirmView.as_view(), name="mfa-totp-confirm"),
+    path("2fa/verify/", mfa_views.MfaVerifyView.as_view(), name="mfa-verify"),
+    path("2fa/disable/", mfa_views.MfaDisableView.as_view(), name="mfa-disable"),
+    path("2fa/backup-codes/", mfa_views.BackupCodesView.as_view(), name="mfa-backup-codes"),
 ]

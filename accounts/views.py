@@ -6,6 +6,9 @@ from rest_framework.response import Response
 
 from accounts import passwords, services, verification
 from accounts.emails import normalize_email
+from accounts.mfa.challenge import Challenge
+from accounts.mfa.cookies import set_challenge_cookie
+from accounts.mfa.services import MFA_METHODS
 from accounts.serializers import (
     EmailVerifySerializer,
     LoginSerializer,
@@ -53,9 +56,14 @@ class LoginView(APIView):
     def post(self, request):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        issued = services.user_login(**data.validated_data, client=client_info(request))
-        response = Response({"id": issued.user_id})
-        set_auth_cookies(response, issued)
+        outcome = services.user_login(**data.validated_data, client=client_info(request))
+        if isinstance(outcome, Challenge):
+            # No token cookies yet: the challenge cookie and a code earn them at /auth/2fa/verify/.
+            response = Response({"mfa_required": True, "methods": list(MFA_METHODS)})
+            set_challenge_cookie(response, outcome.token)
+            return response
+        response = Response({"id": outcome.user_id})
+        set_auth_cookies(response, outcome)
         return response
 
 

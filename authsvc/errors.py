@@ -35,6 +35,10 @@ ERROR_CODES: dict[str, str] = {
     "rate_limited": "Too many requests; try again later.",
     "not_ready": "A dependency of the service is unavailable.",
     "email_not_verified": "Verify your email address before logging in.",
+    "invalid_code": "The code is invalid or has already been used.",
+    "mfa_challenge_expired": "The two-factor step expired or was already completed; log in again.",
+    "mfa_already_enabled": "Two-factor authentication is already enabled.",
+    "mfa_not_enabled": "Two-factor authentication is not enabled.",
     "server_error": "The server could not complete the request.",
 }
 

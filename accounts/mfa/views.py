@@ -1,0 +1,81 @@
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from accounts.exceptions import MfaChallengeExpired
+from accounts.mfa import services
+from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie
+from accounts.mfa.serializers import CodeSerializer, DisableSerializer, TotpEnrolmentSerializer
+from authsvc.api import APIView
+from authsvc.http import client_info
+from tokens.cookies import set_auth_cookies
+
+
+class TotpSetupView(APIView):
+    def post(self, request):
+        enrolment = services.totp_setup(user_id=request.user.id)
+        return Response(TotpEnrolmentSerializer(enrolment).data)
+
+
+class TotpConfirmView(APIView):
+    def post(self, request):
+        data = CodeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        codes = services.totp_confirm(
+            user_id=request.user.id,
+            session_id=request.user.sid,
+            code=data.validated_data["code"],
+            client=client_info(request),
+        )
+        return Response({"backup_codes": codes})
+
+
+class MfaVerifyView(APIView):
+    """The second step of a login: the challenge cookie plus a code give the session."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def post(self, request):
+        data = CodeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            issued = services.mfa_login_complete(
+                token=request.COOKIES.get(CHALLENGE_COOKIE),
+                code=data.validated_data["code"],
+                client=client_info(request),
+            )
+        except MfaChallengeExpired as exc:
+            # A dead challenge is of no further use to the browser.
+            response = self.handle_exception(exc)
+            clear_challenge_cookie(response)
+            return response
+        response = Response({"id": issued.user_id})
+        set_auth_cookies(response, issued)
+        clear_challenge_cookie(response)
+        return response
+
+
+class BackupCodesView(APIView):
+    def post(self, request):
+        data = CodeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        codes = services.backup_codes_regenerate(
+            user_id=request.user.id,
+            session_id=request.user.sid,
+            code=data.validated_data["code"],
+            client=client_info(request),
+        )
+        return Response({"backup_codes": codes})
+
+
+class MfaDisableView(APIView):
+    def post(self, request):
+        data = DisableSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.mfa_disable(
+            user_id=request.user.id,
+            session_id=request.user.sid,
+            client=client_info(request),
+            **data.validated_data,
+        )
+        return Response({"detail": "2FA is off; your other sessions have been logged out."})
