@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts import views
 from accounts.mfa import views as mfa_views
+from accounts.social import views as social_views
 
 urlpatterns = [
     path("csrf/", views.CsrfView.as_view(), name="csrf"),
@@ -21,5 +22,8 @@ urlpatterns = [
     path("2fa/totp/confirm/", mfa_views.TotpConfirmView.as_view(), name="mfa-totp-confirm"),
     path("2fa/verify/", mfa_views.MfaVerifyView.as_view(), name="mfa-verify"),
     path("2fa/disable/", mfa_views.MfaDisableView.as_view(), name="mfa-disable"),
+    path("google/", social_views.google_start, name="google-start"),
+    path("google/callback/", social_views.google_callback, name="google-callback"),
+    path("google/link/", social_views.GoogleLinkView.as_view(), name="google-link"),
     path("2fa/backup-codes/", mfa_views.BackupCodesView.as_view(), name="mfa-backup-codes"),
 ]

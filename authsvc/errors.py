@@ -39,6 +39,18 @@ ERROR_CODES: dict[str, str] = {
     "mfa_challenge_expired": "The two-factor step expired or was already completed; log in again.",
     "mfa_already_enabled": "Two-factor authentication is already enabled.",
     "mfa_not_enabled": "Two-factor authentication is not enabled.",
+    "not_configured": "This login method is not configured on this server.",
+    "account_exists": (
+        "An account with this email exists; sign in with your password and link Google "
+        "from your account."
+    ),
+    "google_account_in_use": "This Google account is linked to another account.",
+    "google_already_linked": "A Google account is already linked to this account.",
+    "last_login_method": "This is the account's only way to log in.",
+    "access_denied": "The sign-in was cancelled at Google.",
+    "invalid_state": "The sign-in could not be matched to this browser; start again.",
+    "google_error": "Google did not complete the sign-in.",
+    "google_unavailable": "Google could not be reached; try again.",
     "server_error": "The server could not complete the request.",
 }
 

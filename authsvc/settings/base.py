@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "social_django",
     "authsvc",
     "accounts",
     "tokens",

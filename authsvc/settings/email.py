@@ -39,4 +39,5 @@ AUTHSVC_RATE_LIMITS = {
     "password_reset_confirm_ip": env_str("AUTHSVC_RATE_PASSWORD_RESET_CONFIRM_IP", "20/h"),
     "email_verify_resend_user": env_str("AUTHSVC_RATE_EMAIL_VERIFY_RESEND", "3/h"),
     "email_verify_ip": env_str("AUTHSVC_RATE_EMAIL_VERIFY_IP", "30/h"),
+    "google_callback_ip": env_str("AUTHSVC_RATE_GOOGLE_CALLBACK_IP", "30/m"),
 }

@@ -10,3 +10,4 @@ from .jwt import *
 from .mfa import *
 from .security import *
 from .sessions import *
+from .social import *

@@ -1,0 +1,162 @@
+"""Google login over HTTP. The start and callback are browser navigations, so they answer
+with redirects; the callback never shows an error page: every failure lands on the front
+end as `?error=<code>`."""
+
+import logging
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.http import HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from rest_framework.response import Response
+from social_core.exceptions import (
+    AuthCanceled,
+    AuthInputError,
+    AuthProviderError,
+    AuthResponseError,
+    AuthSessionError,
+    SocialAuthBaseException,
+)
+from social_django.utils import load_backend, load_strategy
+
+from accounts.mfa.challenge import Challenge
+from accounts.mfa.cookies import set_challenge_cookie
+from accounts.social import services
+from accounts.social.exceptions import (
+    GoogleAlreadyLinked,
+    GoogleFlowFailed,
+    GoogleNotConfigured,
+)
+from accounts.social.strategy import FLOW_COOKIE, FLOW_COOKIE_PATH, flow_state_save
+from authsvc.api import APIView
+from authsvc.errors import ServiceError, error_body
+from authsvc.http import client_info, get_only
+from authsvc.ratelimit import rate, rate_limit
+from sessions_store.selectors import session_snapshot
+from tokens.cookies import set_auth_cookies
+
+logger = logging.getLogger(__name__)
+
+_LINK_KEY = "authsvc_link"
+
+
+def _configured() -> bool:
+    return bool(settings.GOOGLE_OAUTH_CLIENT_ID and settings.GOOGLE_OAUTH_CLIENT_SECRET)
+
+
+def _backend(request):
+    redirect_uri = settings.GOOGLE_OAUTH_REDIRECT_URI or request.build_absolute_uri(
+        reverse("google-callback")
+    )
+    strategy = load_strategy(request)
+    return strategy, load_backend(strategy, services.PROVIDER, redirect_uri)
+
+
+def _return_url(**params) -> str:
+    """The front end's URL with `params` added to its query."""
+    parts = urlsplit(settings.AUTHSVC_GOOGLE_RETURN_URL)
+    query = [*parse_qsl(parts.query), *params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _not_configured() -> JsonResponse:
+    return JsonResponse(error_body(GoogleNotConfigured.code), status=404)
+
+
+@never_cache
+@get_only
+def google_start(request):
+    """302 to Google's consent page, with `state` and a PKCE challenge kept in the flow
+    cookie."""
+    if not _configured():
+        return _not_configured()
+    strategy, backend = _backend(request)
+    strategy.session.pop(_LINK_KEY)  # a login never completes an earlier link attempt
+    response = HttpResponseRedirect(backend.auth_url())
+    flow_state_save(response, strategy.session)
+    return response
+
+
+@never_cache
+@get_only
+def google_callback(request):
+    if not _configured():
+        return _not_configured()
+    client = client_info(request)
+    try:
+        response = _callback(request, client)
+    except ServiceError as exc:
+        response = HttpResponseRedirect(_return_url(error=exc.code))
+    except SocialAuthBaseException as exc:
+        logger.info("Google login failed: %s (%s)", type(exc).__name__, exc.code)
+        response = HttpResponseRedirect(_return_url(error=_social_error_code(exc)))
+    except Exception:
+        logger.exception("Google login failed unexpectedly")
+        response = HttpResponseRedirect(_return_url(error="server_error"))
+    # The flow's state is single-use, whatever happened.
+    response.delete_cookie(FLOW_COOKIE, path=FLOW_COOKIE_PATH, samesite="Lax")
+    return response
+
+
+def _callback(request, client):
+    rate_limit(
+        request, group="google_callback_ip", key=client.ip or "", rate=rate("google_callback_ip")
+    )
+    strategy, backend = _backend(request)
+    link = strategy.session.get(_LINK_KEY)
+    if link:
+        # The link was asked for by a session that must still be alive.
+        snapshot = session_snapshot(link.get("sid", ""))
+        if snapshot is None or snapshot.user_id != link.get("user"):
+            raise GoogleFlowFailed("not_authenticated")
+        backend.complete(client=client, link_user_id=link["user"])
+        return HttpResponseRedirect(_return_url(linked="google"))
+    user = backend.complete(client=client)
+    if user is None:
+        raise GoogleFlowFailed("google_error")
+    outcome = services.google_login_finish(user=user, client=client)
+    if isinstance(outcome, Challenge):
+        response = HttpResponseRedirect(_return_url(mfa_required="1"))
+        set_challenge_cookie(response, outcome.token)
+        return response
+    response = HttpResponseRedirect(_return_url())
+    set_auth_cookies(response, outcome)
+    return response
+
+
+def _social_error_code(exc: SocialAuthBaseException) -> str:
+    if isinstance(exc, AuthCanceled):
+        return "access_denied"
+    if isinstance(exc, AuthSessionError | AuthInputError):
+        return "invalid_state"
+    if isinstance(exc, AuthResponseError) and exc.claim == "email_verified":
+        return "email_not_verified"
+    if isinstance(exc, AuthProviderError) and exc.code in {"timeout", "connection_failed"}:
+        return "google_unavailable"
+    return "google_error"
+
+
+class GoogleLinkView(APIView):
+    """The signed-in user's Google link: see it, start linking, unlink."""
+
+    def get(self, request):
+        email = services.google_linked_email(user_id=request.user.id)
+        return Response({"linked": email is not None, "email": email or None})
+
+    def post(self, request):
+        """The URL of Google's consent page; the callback then links instead of logging in."""
+        if not _configured():
+            raise GoogleNotConfigured()
+        if services.google_linked_email(user_id=request.user.id) is not None:
+            raise GoogleAlreadyLinked()
+        strategy, backend = _backend(request._request)
+        url = backend.auth_url()
+        strategy.session[_LINK_KEY] = {"user": str(request.user.id), "sid": request.user.sid}
+        response = Response({"authorization_url": url})
+        flow_state_save(response, strategy.session)
+        return response
+
+    def delete(self, request):
+        services.google_unlink(user_id=request.user.id, client=client_info(request))
+        return Response(status=204)
