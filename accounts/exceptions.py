@@ -35,3 +35,15 @@ class ResetTokenInvalid(ServiceError):
 class EmailNotVerified(ServiceError):
     code = "email_not_verified"
     kind = "forbidden"
+
+
+class CannotBanSelf(ServiceError):
+    """An operator may not lock themselves out."""
+
+    code = "cannot_ban_self"
+    kind = "conflict"
+
+
+class UserNotFound(ServiceError):
+    code = "not_found"
+    kind = "not_found"

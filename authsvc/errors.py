@@ -35,6 +35,7 @@ ERROR_CODES: dict[str, str] = {
     "rate_limited": "Too many requests; try again later.",
     "not_ready": "A dependency of the service is unavailable.",
     "email_not_verified": "Verify your email address before logging in.",
+    "cannot_ban_self": "You cannot ban your own account.",
     "server_error": "The server could not complete the request.",
 }
 

@@ -7,5 +7,6 @@ production configuration and `manage.py check --deploy` passes.
 from .base import *
 from .email import *
 from .jwt import *
+from .operators import *
 from .security import *
 from .sessions import *
