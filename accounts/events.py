@@ -1,16 +1,36 @@
-"""Security events: one structured log line each, never a password or a token.
+"""Security events: one structured log line each and one `AuthEvent` row, never a
+password, a token or a code.
 
-Every register, login, refresh, reuse and logout goes through `record`, so the audit
-table of a later change can be fed from this one place.
+Every register, login, refresh, reuse, logout, ban and role change goes through `record`.
+
+When the row is written matters, because callers record from inside transactions:
+
+- outside a transaction, at once (autocommit: durable when `record` returns);
+- inside one, on commit (`on_commit(robust=True)`): "user_registered" must not survive a
+  registration that rolled back, and a failing audit insert must not break the caller's
+  other on-commit work;
+- but an *attempt* (`ATTEMPT_SUFFIXES`: a failed password, a refused login, a detected
+  refresh-token reuse) happened whatever the transaction does next, and it is usually
+  followed by an exception that rolls the transaction back. On PostgreSQL such an event is
+  written at once on a short-lived connection of its own, which commits independently.
+  SQLite (the one-process development setup) has a single writer, so there it waits for
+  the commit like any other event.
 """
 
 import json
 import logging
 
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
 from authsvc import clock
 from authsvc.http import ClientInfo
 
 logger = logging.getLogger("authsvc.events")
+
+# Events named like this record an attempt, a fact that must outlive a rollback.
+ATTEMPT_SUFFIXES = ("_failed", "_refused", "_detected")
+# Details are meant to be small; a runaway value is cut rather than stored whole.
+DETAIL_VALUE_MAX_LENGTH = 500
 
 
 def record(
@@ -21,9 +41,10 @@ def record(
     client: ClientInfo | None = None,
     **details,
 ) -> None:
+    at = clock.now()
     line = {
         "event": event,
-        "at": clock.now().isoformat(),
+        "at": at.isoformat(),
         "user_id": user_id,
         "sid": sid,
         "ip": client.ip if client else None,
@@ -31,3 +52,63 @@ def record(
         **details,
     }
     logger.info(json.dumps(line, default=str, separators=(",", ":")))
+    row = {
+        "type": event,
+        "user_id": user_id,
+        "session_id": sid,
+        "ip": client.ip if client else None,
+        "user_agent": client.user_agent if client else "",
+        "created_at": at,
+        "details": {key: _small(value) for key, value in details.items()},
+    }
+    _persist(row)
+
+
+def _small(value):
+    value = json.loads(json.dumps(value, default=str))
+    if isinstance(value, str) and len(value) > DETAIL_VALUE_MAX_LENGTH:
+        return value[:DETAIL_VALUE_MAX_LENGTH]
+    return value
+
+
+def _in_transaction(connection) -> bool:
+    # The atomic blocks a test case wraps around each test are not the caller's
+    # transaction; Django's own `durable` check skips them the same way.
+    return any(not block._from_testcase for block in connection.atomic_blocks)
+
+
+def _persist(row: dict) -> None:
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not _in_transaction(connection):
+        _insert(row)
+    elif row["type"].endswith(ATTEMPT_SUFFIXES) and connection.vendor == "postgresql":
+        _insert_detached(row)
+    else:
+        transaction.on_commit(lambda: _insert(row), robust=True)
+
+
+def _insert(row: dict) -> None:
+    from accounts.models import AuthEvent
+
+    AuthEvent.objects.create(**row)
+
+
+def _insert_detached(row: dict) -> None:
+    from accounts.models import AuthEvent
+
+    own = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        columns = [AuthEvent._meta.get_field(name).column for name in row]
+        values = [json.dumps(value) if name == "details" else value for name, value in row.items()]
+        placeholders = ", ".join("%s::jsonb" if name == "details" else "%s" for name in row)
+        table = own.ops.quote_name(AuthEvent._meta.db_table)
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model
+            table, ", ".join(own.ops.quote_name(c) for c in columns), placeholders
+        )
+        with own.cursor() as cursor:
+            cursor.execute(sql, values)
+    except Exception:
+        # The log line above already holds the event; the caller's flow must go on.
+        logger.exception("audit event %s could not be stored", row["type"])
+    finally:
+        own.close()

@@ -66,3 +66,15 @@ class MfaAlreadyEnabled(ServiceError):
 class MfaNotEnabled(ServiceError):
     code = "mfa_not_enabled"
     kind = "invalid"
+
+
+class CannotBanSelf(ServiceError):
+    """An operator may not lock themselves out."""
+
+    code = "cannot_ban_self"
+    kind = "conflict"
+
+
+class UserNotFound(ServiceError):
+    code = "not_found"
+    kind = "not_found"

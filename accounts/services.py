@@ -7,6 +7,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from accounts import events
+from accounts.bans import ban_lift_if_expired
 from accounts.emails import EMAIL_MAX_LENGTH, normalize_email
 from accounts.exceptions import (
     AccountDisabled,
@@ -18,6 +19,7 @@ from accounts.exceptions import (
 from accounts.mfa.challenge import Challenge
 from accounts.mfa.services import mfa_enabled, mfa_login_start
 from accounts.models import User
+from accounts.roles import role_default_grant
 from accounts.verification import email_verification_send
 from authsvc import clock
 from authsvc.http import ClientInfo
@@ -52,7 +54,9 @@ def user_create(*, email: str, password: str | None, name: str = "") -> User:
         raise EmailTaken()
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=password, name=name)
+            user = User.objects.create_user(email=email, password=password, name=name)
+            role_default_grant(user=user)
+            return user
     except IntegrityError as exc:
         # Two registrations raced past the check; the unique constraint decided.
         raise EmailTaken() from exc
@@ -96,7 +100,7 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     if not user.check_password(password):
         events.record("login_failed", user_id=str(user.pk), client=client, reason="wrong_password")
         raise InvalidCredentials()
-    if not user.is_active:
+    if not user.is_active and not ban_lift_if_expired(user=user):
         # Only after the right password: a wrong one must not reveal that the account exists.
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
         raise AccountDisabled()

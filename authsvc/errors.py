@@ -51,6 +51,7 @@ ERROR_CODES: dict[str, str] = {
     "invalid_state": "The sign-in could not be matched to this browser; start again.",
     "google_error": "Google did not complete the sign-in.",
     "google_unavailable": "Google could not be reached; try again.",
+    "cannot_ban_self": "You cannot ban your own account.",
     "server_error": "The server could not complete the request.",
 }
 

@@ -38,3 +38,27 @@ def rate_limit(request, *, group: str, key: str, rate: str) -> None:
 
 def rate(name: str) -> str:
     return settings.AUTHSVC_RATE_LIMITS[name]
+
+
+def rate_limit_peek(request, *, group: str, key: str, rate: str) -> None:
+    """RateLimited if `key` has used up `rate`, without counting this request: for limits
+    that count only failures (`rate_limit_count` after one)."""
+    usage = get_usage(
+        request,
+        group=group,
+        key=lambda _group, _request: _digest(key),
+        rate=rate,
+        increment=False,
+    )
+    if usage is not None and usage["count"] >= usage["limit"]:
+        raise RateLimited(retry_after=usage["time_left"])
+
+
+def rate_limit_count(request, *, group: str, key: str, rate: str) -> None:
+    get_usage(
+        request,
+        group=group,
+        key=lambda _group, _request: _digest(key),
+        rate=rate,
+        increment=True,
+    )

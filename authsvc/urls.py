@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/", include("accounts.urls")),
     path("auth/", include("tokens.urls")),
     path("auth/", include("sessions_store.urls")),
+    path("auth/", include("accounts.urls_admin")),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -25,6 +25,8 @@ class Session(models.Model):
         indexes = [
             models.Index(fields=["user", "revoked_at"], name="session_user_live_idx"),
             models.Index(fields=["expires_at"], name="session_expires_idx"),
+            # purge_expired finds sessions revoked long ago by this.
+            models.Index(fields=["revoked_at"], name="session_revoked_idx"),
         ]
 
     def __str__(self) -> str:

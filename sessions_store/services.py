@@ -120,3 +120,31 @@ def user_snapshots_refresh(*, user) -> None:
     for session in live_sessions(user.pk):
         session.user = user
         _store_put(session, snapshot_build(session))
+
+
+def user_sessions_revoke_by_operator(*, user_id, by=None, client: ClientInfo | None = None) -> int:
+    """An operator ends every session of a user (admin action, `revoke_sessions`)."""
+    count = user_sessions_revoke(user_id=user_id, reason="revoked_by_operator")
+    events.record(
+        "sessions_revoked_by_operator",
+        user_id=str(user_id),
+        client=client,
+        by=str(by.pk) if by else None,
+        revoked=count,
+    )
+    return count
+
+
+def session_revoke_by_operator(*, session_id, by=None, client: ClientInfo | None = None) -> bool:
+    """An operator ends one session; False if it had already ended."""
+    revoked = session_revoke(session_id=session_id, reason="revoked_by_operator")
+    if revoked is None:
+        return False
+    events.record(
+        "session_revoked_by_operator",
+        user_id=str(revoked.user_id),
+        sid=str(revoked.pk),
+        client=client,
+        by=str(by.pk) if by else None,
+    )
+    return True

@@ -16,3 +16,7 @@ class RefreshTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Tokens end with their session (revoke it) or by expiry (purge_expired).
+        return False

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from authsvc import clock
 from tokens.conf import SUPPORTED_ALGORITHMS, token_settings
 
 logger = logging.getLogger(__name__)
@@ -118,21 +119,31 @@ def load_key(path: Path) -> SigningKey:
     )
 
 
-def write_new_key(directory: Path, algorithm: str) -> SigningKey:
+def write_new_key(
+    directory: Path, algorithm: str, created_at: datetime | None = None
+) -> SigningKey:
     """Create a key file; the folder stays private to the service's user."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     private_key = generate_private_key(algorithm)
     kid = jwk_thumbprint(public_jwk(private_key.public_key(), algorithm))
-    stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    # The service's clock, the one retirement (tokens.rotation) measures key ages against.
+    stamp = (created_at or clock.now()).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = directory / f"key-{stamp}-{kid}.pem"
     pem = private_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written under a name the keyring does not read, then renamed into place: a process
+    # rescanning the folder meanwhile (a rotation while the service runs) must never load
+    # a half-written file.
+    partial = directory / f".partial-{path.name}"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
     return load_key(path)
 
 
@@ -221,6 +232,11 @@ class Keyring:
             self._maybe_rescan(force=True)
             key = self._by_kid.get(kid)
         return key
+
+    def published(self) -> list[SigningKey]:
+        """Every published key, oldest first."""
+        self._maybe_rescan()
+        return sorted(self._by_kid.values(), key=lambda k: (k.created_at, k.path.name))
 
     def jwks(self) -> tuple[bytes, str]:
         self._maybe_rescan()

@@ -8,6 +8,7 @@ from .base import *
 from .email import *
 from .jwt import *
 from .mfa import *
+from .operators import *
 from .security import *
 from .sessions import *
 from .social import *

@@ -37,7 +37,7 @@ def test_register_then_profile(api):
         "id": body["id"],
         "email": "bob@example.com",
         "name": "Bob",
-        "roles": [],
+        "roles": ["user"],
         "email_verified": False,
         "mfa_enabled": False,
         "date_joined": body["date_joined"],

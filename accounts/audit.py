@@ -1,0 +1,18 @@
+"""Reads and retention of the audit log (`AuthEvent`, written by `accounts.events`)."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+
+from accounts.models import AuthEvent
+from authsvc.batching import delete_in_batches
+
+
+def user_events(*, user_id, limit: int = 20) -> QuerySet[AuthEvent]:
+    """The user's newest events first (index `authevent_user_recent_idx`)."""
+    return AuthEvent.objects.filter(user_id=user_id).order_by("-created_at", "-id")[:limit]
+
+
+def events_purge(*, now: datetime, retention_days: int, batch_size: int) -> int:
+    old = AuthEvent.objects.filter(created_at__lt=now - timedelta(days=retention_days))
+    return delete_in_batches(old, batch_size=batch_size)

@@ -1,0 +1,34 @@
+"""Reads about users for operators (the admin API and the admin site)."""
+
+from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.exceptions import UserNotFound
+from accounts.models import User
+
+
+def users_for_operators() -> QuerySet[User]:
+    """Users with what an operator's list shows: roles and whether 2FA is on."""
+    return (
+        User.objects.annotate(
+            has_totp=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+        )
+        .prefetch_related(Prefetch("groups", queryset=Group.objects.order_by("name")))
+        .order_by("-date_joined", "pk")
+    )
+
+
+def user_search(*, search: str = "") -> QuerySet[User]:
+    users = users_for_operators()
+    search = search.strip()
+    if search:
+        users = users.filter(Q(email__icontains=search) | Q(name__icontains=search))
+    return users
+
+
+def user_get(*, user_id) -> User:
+    user = users_for_operators().filter(pk=user_id).first()
+    if user is None:
+        raise UserNotFound()
+    return user

@@ -1,0 +1,54 @@
+"""The admin site, with its login rate-limited like the API's credential endpoints.
+
+Failed attempts are counted per client IP and per username (`AUTHSVC_RATE_LIMITS`
+`admin_login_ip` / `admin_login_username`); once either is used up, the login answers 429
+without checking the password, so the admin cannot be used to guess passwords.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
+from django.template.response import TemplateResponse
+
+from accounts.emails import normalize_email
+from authsvc.http import client_ip
+from authsvc.ratelimit import RateLimited, rate, rate_limit_count, rate_limit_peek
+
+
+class AdminSite(admin.AdminSite):
+    site_header = "authsvc administration"
+    site_title = "authsvc admin"
+
+    def login(self, request, extra_context=None):
+        if request.method != "POST":
+            return super().login(request, extra_context)
+        limits = _login_limits(request)
+        try:
+            for group, key in limits:
+                rate_limit_peek(request, group=group, key=key, rate=rate(group))
+        except RateLimited as exc:
+            response = TemplateResponse(
+                request,
+                "admin/login_rate_limited.html",
+                {**self.each_context(request), "retry_after": exc.retry_after},
+                status=429,
+            )
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        response = super().login(request, extra_context)
+        # A successful login redirects; anything else re-shows the form with its error.
+        if response.status_code != 302:
+            for group, key in limits:
+                rate_limit_count(request, group=group, key=key, rate=rate(group))
+        return response
+
+
+def _login_limits(request) -> list[tuple[str, str]]:
+    username = normalize_email(request.POST.get("username", ""))
+    return [
+        ("admin_login_ip", client_ip(request) or ""),
+        ("admin_login_username", username),
+    ]
+
+
+class AdminConfig(DjangoAdminConfig):
+    default_site = "authsvc.admin_site.AdminSite"

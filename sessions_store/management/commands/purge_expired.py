@@ -1,0 +1,49 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.audit import events_purge
+from accounts.bans import bans_expired_lift
+from authsvc import clock
+from sessions_store.purge import sessions_purge
+from tokens.purge import refresh_tokens_purge
+from tokens.rotation import signing_keys_retire
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete what is dead: expired refresh tokens, sessions revoked or expired more than "
+        "AUTHSVC_DEAD_SESSION_RETENTION_DAYS ago (with their tokens), audit events older than "
+        "AUTHSVC_AUDIT_RETENTION_DAYS; lift temporary bans that have ended; retire signing "
+        "keys whose tokens have all expired. Deletes in small batches, so it is safe to run "
+        "from cron while the service is up (e.g. hourly)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=settings.AUTHSVC_PURGE_BATCH_SIZE,
+            help="rows per DELETE statement (default AUTHSVC_PURGE_BATCH_SIZE, %(default)s)",
+        )
+
+    def handle(self, *args, batch_size, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        now = clock.now()
+        tokens = refresh_tokens_purge(now=now, batch_size=batch_size)
+        sessions = sessions_purge(
+            now=now,
+            retention=timedelta(days=settings.AUTHSVC_DEAD_SESSION_RETENTION_DAYS),
+            batch_size=batch_size,
+        )
+        events = events_purge(
+            now=now, retention_days=settings.AUTHSVC_AUDIT_RETENTION_DAYS, batch_size=batch_size
+        )
+        bans = bans_expired_lift()
+        keys = signing_keys_retire(now=now)
+        self.stdout.write(
+            f"Deleted {tokens} expired refresh token(s), {sessions} dead session(s), "
+            f"{events} old event(s); lifted {bans} ended ban(s); retired {len(keys)} key(s)."
+        )
