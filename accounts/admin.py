@@ -11,10 +11,14 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from social_django.models import UserSocialAuth
 
 from accounts import bans
 from accounts.audit import user_events
 from accounts.bans import BAN_REASON_MAX_LENGTH
+from accounts.mfa.services import mfa_reset
 from accounts.models import AuthEvent, User
 from accounts.roles import user_roles, user_roles_changed
 from accounts.selectors import users_for_operators
@@ -80,7 +84,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_filter = (BannedFilter, "is_staff", TwoFactorFilter, "email_verified", "groups")
     search_fields = ("email", "name")
-    actions = ("ban_users", "unban_users", "revoke_all_sessions")
+    actions = ("ban_users", "unban_users", "revoke_all_sessions", "reset_two_factor")
     # Bans and is_active change only through the ban actions, which also end sessions.
     readonly_fields = (
         "id",
@@ -92,6 +96,8 @@ class UserAdmin(DjangoUserAdmin):
         "ban_reason",
         "banned_by",
         "sessions",
+        "two_factor_devices",
+        "linked_accounts",
         "recent_events",
     )
     fieldsets = (
@@ -100,6 +106,7 @@ class UserAdmin(DjangoUserAdmin):
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Ban", {"fields": ("banned_at", "banned_until", "ban_reason", "banned_by")}),
         ("Sessions", {"fields": ("sessions",)}),
+        ("Two-factor and linked accounts", {"fields": ("two_factor_devices", "linked_accounts")}),
         ("Recent events", {"fields": ("recent_events",)}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
@@ -143,6 +150,52 @@ class UserAdmin(DjangoUserAdmin):
                 "",
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                 '<td><a href="{}">revoke</a></td></tr>',
+                rows,
+            ),
+        )
+
+    @admin.display(description="2FA devices")
+    def two_factor_devices(self, user):
+        # Names and state only: the TOTP secret and backup code hashes stay in the database.
+        rows = [
+            (
+                "Authenticator app",
+                "confirmed" if device.confirmed else "pending setup",
+                _when(device.last_used_at),
+                device.throttling_failure_count,
+            )
+            for device in TOTPDevice.objects.filter(user=user).order_by("pk")
+        ] + [
+            ("Backup codes", f"{device.token_set.count()} unused", _when(device.last_used_at), "")
+            for device in StaticDevice.objects.filter(user=user)
+        ]
+        if not rows:
+            return "None"
+        return format_html(
+            "<table><tr><th>device</th><th>state</th><th>last used</th>"
+            "<th>wrong codes in a row</th></tr>{}</table>"
+            "<p>The action <em>Reset 2FA of selected users</em> removes them.</p>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="linked accounts")
+    def linked_accounts(self, user):
+        rows = [
+            (
+                link.provider,
+                (link.extra_data or {}).get("email", ""),
+                link.uid,
+                reverse("admin:social_django_usersocialauth_change", args=[link.pk]),
+            )
+            for link in UserSocialAuth.objects.filter(user=user)
+        ]
+        if not rows:
+            return "None"
+        return format_html(
+            "<table><tr><th>provider</th><th>email</th><th>id</th><th></th></tr>{}</table>",
+            format_html_join(
+                "",
+                '<tr><td>{}</td><td>{}</td><td>{}</td><td><a href="{}">details</a></td></tr>',
                 rows,
             ),
         )
@@ -221,6 +274,22 @@ class UserAdmin(DjangoUserAdmin):
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
+    @admin.action(description="Reset 2FA of selected users")
+    def reset_two_factor(self, request, queryset):
+        done = sum(
+            mfa_reset(user=user, by=request.user, client=client_info(request)) for user in queryset
+        )
+        self.message_user(
+            request,
+            f"Removed 2FA of {done} user(s); they log in with the password alone until they "
+            "enrol again, and their sessions have ended.",
+            messages.SUCCESS,
+        )
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "never"
+
 
 def _message(exc: ServiceError) -> str:
     if exc.fields:
@@ -252,3 +321,10 @@ class AuthEventAdmin(admin.ModelAdmin):
     def lookup_allowed(self, lookup, value, request=None):
         # The user page links here with ?user__id__exact=<id>.
         return lookup == "user__id__exact" or super().lookup_allowed(lookup, value, request)
+
+
+# django-otp's own admin pages show the TOTP secret (and a QR code of it) to every staff
+# user; operators see devices on the user page above and can only reset them.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

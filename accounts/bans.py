@@ -98,6 +98,12 @@ def ban_lift_if_expired(*, user: User) -> bool:
     return True
 
 
+def user_may_log_in(user: User) -> bool:
+    """Whether `user` may start a session by any method: active, or a temporary ban that
+    has just ended (and is lifted here)."""
+    return user.is_active or ban_lift_if_expired(user=user)
+
+
 def bans_expired_lift() -> int:
     """Lift every temporary ban that has ended (for `purge_expired`); returns how many."""
     ended = User.objects.filter(banned_at__isnull=False, banned_until__lte=clock.now())

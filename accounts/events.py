@@ -27,6 +27,10 @@ from authsvc.http import ClientInfo
 
 logger = logging.getLogger("authsvc.events")
 
+# Logged but not stored: a refresh happens every few minutes for every open tab, so its rows
+# would swamp the table and add a write to the hottest write path, for no security value
+# (a refresh token's reuse, the event that matters, is stored).
+NOT_STORED = frozenset({"token_refreshed"})
 # Events named like this record an attempt, a fact that must outlive a rollback.
 ATTEMPT_SUFFIXES = ("_failed", "_refused", "_detected")
 # Details are meant to be small; a runaway value is cut rather than stored whole.
@@ -52,6 +56,8 @@ def record(
         **details,
     }
     logger.info(json.dumps(line, default=str, separators=(",", ":")))
+    if event in NOT_STORED:
+        return
     row = {
         "type": event,
         "user_id": user_id,

@@ -26,8 +26,13 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **fields)
 
     def create_superuser(self, email: str, password: str | None = None, **fields):
+        from accounts.roles import ADMIN_ROLE, DEFAULT_ROLE, user_roles_set
+
         fields.update(is_staff=True, is_superuser=True)
-        return self._create(email, password, **fields)
+        user = self._create(email, password, **fields)
+        # The first admin (createsuperuser) can use the admin API, not only the admin site.
+        user_roles_set(user=user, roles=[DEFAULT_ROLE, ADMIN_ROLE])
+        return user
 
     def get_by_natural_key(self, username):
         # The admin login and ModelBackend look users up here: same normal form as the API.

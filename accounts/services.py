@@ -7,7 +7,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from accounts import events
-from accounts.bans import ban_lift_if_expired
+from accounts.bans import user_may_log_in
 from accounts.emails import EMAIL_MAX_LENGTH, normalize_email
 from accounts.exceptions import (
     AccountDisabled,
@@ -100,7 +100,7 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     if not user.check_password(password):
         events.record("login_failed", user_id=str(user.pk), client=client, reason="wrong_password")
         raise InvalidCredentials()
-    if not user.is_active and not ban_lift_if_expired(user=user):
+    if not user_may_log_in(user):
         # Only after the right password: a wrong one must not reveal that the account exists.
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
         raise AccountDisabled()

@@ -10,6 +10,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import events
+from accounts.bans import user_may_log_in
 from accounts.exceptions import (
     AccountDisabled,
     CodeRejected,
@@ -143,7 +144,7 @@ def mfa_login_complete(*, token: str | None, code: str, client: ClientInfo) -> I
         check = code_check(totp=totp, static=static, code=code)
         issued = None
         if check.ok:
-            if not user.is_active:
+            if not user_may_log_in(user):
                 challenges.challenge_end(challenge)
                 raise AccountDisabled()
             # Inside the transaction: a losing racer rolls its code use back.

@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from social_django.models import UserSocialAuth
 
 from accounts import events
+from accounts.bans import user_may_log_in
 from accounts.exceptions import AccountDisabled, EmailTaken
 from accounts.mfa.challenge import Challenge
 from accounts.mfa.services import mfa_enabled, mfa_login_start
@@ -83,7 +84,7 @@ def google_user_resolve(
 
 
 def _automatic_link_refusal(user: User) -> str | None:
-    if not user.is_active:
+    if not user_may_log_in(user):
         return "disabled"
     if not user.email_verified:
         return "local_email_unverified"
@@ -142,7 +143,7 @@ def google_unlink(*, user_id, client: ClientInfo) -> None:
 def google_login_finish(*, user: User, client: ClientInfo) -> IssuedTokens | Challenge:
     """End a Google login like a password login: refused when disabled, the 2FA challenge
     when the account has 2FA, else a session."""
-    if not user.is_active:
+    if not user_may_log_in(user):
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
         raise AccountDisabled()
     if mfa_enabled(user):

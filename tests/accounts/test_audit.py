@@ -92,7 +92,7 @@ def test_login_events_never_hold_the_password(api, user):
         assert "the wrong password 123" not in str(details)
 
 
-def test_refresh_and_reuse_are_recorded_without_tokens(logged_in, user, clock):
+def test_reuse_is_stored_but_routine_refreshes_only_logged(logged_in, user, clock, caplog):
     old = logged_in.cookie("refresh_token")
     clock.advance(seconds=1)
     assert logged_in.post_json("/auth/refresh/").status_code == 200
@@ -101,7 +101,9 @@ def test_refresh_and_reuse_are_recorded_without_tokens(logged_in, user, clock):
     logged_in.post_json("/auth/refresh/")
 
     types = list(AuthEvent.objects.filter(user=user).values_list("type", flat=True))
-    assert types[:2] == ["refresh_reuse_detected", "token_refreshed"]
+    assert types[:2] == ["refresh_reuse_detected", "login_succeeded"]
+    assert "token_refreshed" not in types
+    assert '"event":"token_refreshed"' in caplog.text
     for event in AuthEvent.objects.filter(user=user):
         assert old not in str(event.details)
 

@@ -374,3 +374,21 @@ def test_events_are_logged(client_factory, google, caplog):
     assert '"event":"google_account_created"' in caplog.text
     assert '"event":"google_login"' in caplog.text
     assert "ya29.fake" not in caplog.text
+
+
+def test_a_ban_refuses_google_logins_until_it_ends(client_factory, google, clock):
+    from datetime import timedelta
+
+    from accounts.bans import user_ban
+
+    google_login(client_factory(), google, sub="g-11", email="gina@example.com")
+    gina = User.objects.get(email="gina@example.com")
+    user_ban(user=gina, reason="abuse", until=clock.now() + timedelta(hours=1))
+
+    refused = google_login(client_factory(), google, sub="g-11", email="gina@example.com")
+    assert landing(refused)[1] == {"error": ["account_disabled"]}
+
+    clock.advance(hours=1, seconds=1)
+    browser = client_factory()
+    assert landing(google_login(browser, google, sub="g-11", email="gina@example.com"))[1] == {}
+    assert access_claims(browser)["sub"] == str(gina.pk)
