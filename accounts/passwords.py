@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from accounts import events
+from accounts import events, lockout
 from accounts.emails import normalize_email
 from accounts.exceptions import InvalidRequest, ResetTokenInvalid
 from accounts.mail import front_end_link, send_templated_mail
@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.services import password_check
 from accounts.tokens import reset_tokens
 from authsvc.http import ClientInfo
+from authsvc.ratelimit import RateLimited
 from sessions_store.services import user_sessions_revoke
 
 
@@ -24,7 +25,12 @@ def password_change(
     *, user_id, session_id, current_password: str, new_password: str, client: ClientInfo
 ) -> None:
     user = User.objects.select_for_update().get(pk=user_id)
+    # A stolen session must not become a way around the login lockout.
+    wait = lockout.login_lockout_wait(user.email)
+    if wait:
+        raise RateLimited(retry_after=wait)
     if not user.check_password(current_password):
+        lockout.login_failure_count(user.email)
         events.record("password_change_failed", user_id=str(user.pk), sid=session_id, client=client)
         raise InvalidRequest(
             "The current password is incorrect.",
@@ -93,4 +99,6 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, client: C
     user.email_verified = True
     user.save(update_fields=["password", "email_verified"])
     revoked = user_sessions_revoke(user_id=user.pk, reason="password_reset")
+    # The owner proved the mailbox: whoever was guessing the old password no longer matters.
+    lockout.login_failures_clear(user.email)
     events.record("password_reset", user_id=str(user.pk), client=client, revoked=revoked)

@@ -1,12 +1,14 @@
 """Account writes: registration, password login, profile changes."""
 
+from typing import NoReturn
+
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from accounts import events
+from accounts import events, lockout
 from accounts.bans import user_may_log_in
 from accounts.emails import EMAIL_MAX_LENGTH, normalize_email
 from accounts.exceptions import (
@@ -23,6 +25,7 @@ from accounts.roles import role_default_grant
 from accounts.verification import email_verification_send
 from authsvc import clock
 from authsvc.http import ClientInfo
+from authsvc.ratelimit import RateLimited
 from sessions_store.services import user_snapshots_refresh
 from tokens.services import IssuedTokens, session_start
 
@@ -83,23 +86,31 @@ def user_register(
 
 
 def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
-    """The user whose password this is, or InvalidCredentials / AccountDisabled."""
-    user = User.objects.filter(email=normalize_email(email)).first()
+    """The user whose password this is, or InvalidCredentials / AccountDisabled, or
+    RateLimited while the address is locked out (accounts/lockout.py)."""
+    email = normalize_email(email)
+    user = User.objects.filter(email=email).first()
+    wait = lockout.login_lockout_wait(email)
+    if wait:
+        # Checked before the password, so a locked account gives no hint of a right guess.
+        events.record(
+            "login_throttled", user_id=str(user.pk) if user else None, client=client, wait=wait
+        )
+        raise RateLimited(retry_after=wait)
     if user is None or not user.has_usable_password():
         # Hash anyway, so an unknown email costs the same time as a wrong password
         # (the reason Django's ModelBackend does this, ticket #20760).
         User().set_password(password)
-        events.record(
-            "login_failed",
-            client=client,
+        _login_failed(
+            email,
+            user,
+            client,
             reason="unknown_email" if user is None else "no_password",
-            user_id=str(user.pk) if user else None,
         )
-        raise InvalidCredentials()
     # check_password re-hashes with the current hasher and parameters when they changed.
     if not user.check_password(password):
-        events.record("login_failed", user_id=str(user.pk), client=client, reason="wrong_password")
-        raise InvalidCredentials()
+        _login_failed(email, user, client, reason="wrong_password")
+    lockout.login_failures_clear(email)
     if not user_may_log_in(user):
         # Only after the right password: a wrong one must not reveal that the account exists.
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
@@ -108,6 +119,15 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
         events.record("login_refused", user_id=str(user.pk), client=client, reason="unverified")
         raise EmailNotVerified()
     return user
+
+
+def _login_failed(email: str, user: User | None, client: ClientInfo, *, reason: str) -> NoReturn:
+    failures = lockout.login_failure_count(email)
+    user_id = str(user.pk) if user else None
+    events.record("login_failed", user_id=user_id, client=client, reason=reason)
+    if lockout.login_locked_after(failures):
+        events.record("login_locked", user_id=user_id, client=client, failures=failures)
+    raise InvalidCredentials()
 
 
 def user_login(*, email: str, password: str, client: ClientInfo) -> IssuedTokens | Challenge:

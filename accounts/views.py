@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from accounts import passwords, services, verification
 from accounts.emails import normalize_email
+from accounts.exceptions import InvalidCredentials
 from accounts.mfa.challenge import Challenge
 from accounts.mfa.cookies import set_challenge_cookie
 from accounts.mfa.services import MFA_METHODS
@@ -21,7 +22,7 @@ from accounts.serializers import (
 )
 from authsvc.api import APIView
 from authsvc.http import client_info
-from authsvc.ratelimit import rate, rate_limit
+from authsvc.ratelimit import rate, rate_limit, rate_limit_count, rate_limit_peek
 from tokens.cookies import clear_auth_cookies, set_auth_cookies
 
 
@@ -39,9 +40,11 @@ class RegisterView(APIView):
     permission_classes = (AllowAny,)
 
     def post(self, request):
+        client = client_info(request)
+        rate_limit(request, group="register_ip", key=client.ip or "", rate=rate("register_ip"))
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user, issued = services.user_register(**data.validated_data, client=client_info(request))
+        user, issued = services.user_register(**data.validated_data, client=client)
         if issued is None:
             return Response({"id": str(user.pk), "email_verification_required": True}, status=201)
         response = Response({"id": issued.user_id}, status=201)
@@ -56,7 +59,19 @@ class LoginView(APIView):
     def post(self, request):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        outcome = services.user_login(**data.validated_data, client=client_info(request))
+        client = client_info(request)
+        # Failures only: a shared office IP must not be locked out by its own good logins.
+        limit = {
+            "group": "login_failed_ip",
+            "key": client.ip or "",
+            "rate": rate("login_failed_ip"),
+        }
+        rate_limit_peek(request, **limit)
+        try:
+            outcome = services.user_login(**data.validated_data, client=client)
+        except InvalidCredentials:
+            rate_limit_count(request, **limit)
+            raise
         if isinstance(outcome, Challenge):
             # No token cookies yet: the challenge cookie and a code earn them at /auth/2fa/verify/.
             response = Response({"mfa_required": True, "methods": list(MFA_METHODS)})

@@ -68,3 +68,17 @@ def check_shared_store(app_configs, **kwargs):
             id="authsvc.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_rate_limits(app_configs, **kwargs):
+    if settings.DEBUG or settings.RATELIMIT_ENABLE:
+        return []
+    return [
+        Warning(
+            "AUTHSVC_RATE_LIMITS_ENABLED=0: no rate limits and no account lockout.",
+            hint="Only for load tests of a private deployment; passwords and 2FA codes can be "
+            "guessed at full speed.",
+            id="authsvc.W002",
+        )
+    ]

@@ -62,3 +62,13 @@ def rate_limit_count(request, *, group: str, key: str, rate: str) -> None:
         rate=rate,
         increment=True,
     )
+
+
+def backoff_delay(failures: int, *, free: int, ceiling: int) -> int:
+    """Seconds to wait after `failures` consecutive failures: none for the first `free`
+    (typos), then 2, 4, 8 ... up to `ceiling`. Slows a guesser to about one try per
+    `ceiling` while its victim is only slowed down, never locked out for good."""
+    over = failures - free
+    if over <= 0:
+        return 0
+    return min(2 ** min(over, 32), ceiling)

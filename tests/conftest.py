@@ -27,6 +27,34 @@ def _clean_session_store():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _forget_detached_events(monkeypatch, django_db_blocker):
+    """Failed attempts are audited on a connection of their own that commits at once
+    (accounts/events.py), outside the test's rolled-back transaction: delete them after
+    the test, so no test sees another's events."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from accounts import events
+
+    wrote = []
+    insert = events._insert_detached
+
+    def tracked(row):
+        wrote.append(row["type"])
+        insert(row)
+
+    monkeypatch.setattr(events, "_insert_detached", tracked)
+    yield
+    if wrote:
+        with django_db_blocker.unblock():
+            own = connections.create_connection(DEFAULT_DB_ALIAS)
+            try:
+                with own.cursor() as cursor:
+                    cursor.execute("DELETE FROM accounts_authevent")
+            finally:
+                own.close()
+
+
 class Clock:
     """A settable `authsvc.clock.now`."""
 

@@ -18,6 +18,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from authsvc import clock
+from authsvc.ratelimit import backoff_delay
 
 TOTP_METHOD = "totp"
 BACKUP_CODE_METHOD = "backup_code"
@@ -92,13 +93,14 @@ def backup_code_consume(device: StaticDevice, code: str) -> bool:
 
 
 def throttle_delay(failures: int) -> int:
-    """Seconds that must pass after the last failure before the next try. The first
-    AUTHSVC_MFA_FREE_FAILURES are free (typos); then 2, 4, 8 ... up to the ceiling, so a
-    guesser gets about one try an hour while the owner is only slowed down."""
-    over = failures - settings.AUTHSVC_MFA_FREE_FAILURES
-    if over <= 0:
-        return 0
-    return min(2 ** min(over, 32), settings.AUTHSVC_MFA_MAX_DELAY_SECONDS)
+    """Seconds that must pass after the last failure before the next try: the first
+    AUTHSVC_MFA_FREE_FAILURES are free, then 2, 4, 8 ... up to the ceiling, so a guesser
+    gets about one try an hour while the owner is only slowed down."""
+    return backoff_delay(
+        failures,
+        free=settings.AUTHSVC_MFA_FREE_FAILURES,
+        ceiling=settings.AUTHSVC_MFA_MAX_DELAY_SECONDS,
+    )
 
 
 def throttle_wait(device: TOTPDevice, *, now: datetime) -> int:

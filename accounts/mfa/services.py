@@ -9,7 +9,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import events
+from accounts import events, lockout
 from accounts.bans import user_may_log_in
 from accounts.exceptions import (
     AccountDisabled,
@@ -191,8 +191,12 @@ def mfa_disable(*, user_id, session_id, password: str, code: str, client: Client
     """Turn 2FA off with the password and a current code (TOTP or backup); every other
     session ends."""
     user = User.objects.get(pk=user_id)
+    wait = lockout.login_lockout_wait(user.email)
+    if wait:
+        raise RateLimited(retry_after=wait)
     # Hashed before any row is locked: argon2 takes tens of milliseconds.
     if not user.check_password(password):
+        lockout.login_failure_count(user.email)
         events.record("mfa_disable_failed", user_id=str(user_id), sid=session_id, client=client)
         raise InvalidCredentials()
     with transaction.atomic():

@@ -7,6 +7,7 @@ from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie
 from accounts.mfa.serializers import CodeSerializer, DisableSerializer, TotpEnrolmentSerializer
 from authsvc.api import APIView
 from authsvc.http import client_info
+from authsvc.ratelimit import rate, rate_limit
 from tokens.cookies import set_auth_cookies
 
 
@@ -36,13 +37,15 @@ class MfaVerifyView(APIView):
     permission_classes = (AllowAny,)
 
     def post(self, request):
+        client = client_info(request)
+        rate_limit(request, group="mfa_verify_ip", key=client.ip or "", rate=rate("mfa_verify_ip"))
         data = CodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             issued = services.mfa_login_complete(
                 token=request.COOKIES.get(CHALLENGE_COOKIE),
                 code=data.validated_data["code"],
-                client=client_info(request),
+                client=client,
             )
         except MfaChallengeExpired as exc:
             # A dead challenge is of no further use to the browser.

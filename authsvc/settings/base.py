@@ -108,10 +108,18 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": AUTHSVC_PASSWORD_MIN_LENGTH},
     },
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "name")},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.BreachedPasswordValidator"},
+    # No composition rules (NIST SP 800-63B): no Numeric, no "a digit and a symbol".
 ]
+# Ask HaveIBeenPwned too (k-anonymity range API). Off by default: it needs the network,
+# and when it does not answer in time the check fails open.
+AUTHSVC_HIBP_ENABLED = env_bool("AUTHSVC_HIBP_ENABLED", False)
+AUTHSVC_HIBP_TIMEOUT_SECONDS = env_int("AUTHSVC_HIBP_TIMEOUT_SECONDS", 2, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -30,14 +30,3 @@ AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL = env_bool("AUTHSVC_LOGIN_REQUIRES_VERIFIE
 # Front-end pages the email links open; they POST the values to the API.
 AUTHSVC_PASSWORD_RESET_PATH = env_str("AUTHSVC_PASSWORD_RESET_PATH", "reset-password")
 AUTHSVC_EMAIL_VERIFY_PATH = env_str("AUTHSVC_EMAIL_VERIFY_PATH", "verify-email")
-
-RATELIMIT_USE_CACHE = "default"
-# "count/period" as django-ratelimit reads it (s, m, h, d).
-AUTHSVC_RATE_LIMITS = {
-    "password_reset_ip": env_str("AUTHSVC_RATE_PASSWORD_RESET_IP", "10/h"),
-    "password_reset_email": env_str("AUTHSVC_RATE_PASSWORD_RESET_EMAIL", "3/h"),
-    "password_reset_confirm_ip": env_str("AUTHSVC_RATE_PASSWORD_RESET_CONFIRM_IP", "20/h"),
-    "email_verify_resend_user": env_str("AUTHSVC_RATE_EMAIL_VERIFY_RESEND", "3/h"),
-    "email_verify_ip": env_str("AUTHSVC_RATE_EMAIL_VERIFY_IP", "30/h"),
-    "google_callback_ip": env_str("AUTHSVC_RATE_GOOGLE_CALLBACK_IP", "30/m"),
-}

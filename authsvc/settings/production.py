@@ -9,6 +9,7 @@ from .email import *
 from .jwt import *
 from .mfa import *
 from .operators import *
+from .ratelimit import *
 from .security import *
 from .sessions import *
 from .social import *

@@ -39,9 +39,7 @@ def test_django_otp_admin_pages_that_show_secrets_are_gone():
     assert not admin.site.is_registered(StaticDevice)
 
 
-def test_reset_2fa_action(
-    staff_client, staff, logged_in, user, clock, client_factory, committed
-):
+def test_reset_2fa_action(staff_client, staff, logged_in, user, clock, client_factory, committed):
     enrol(logged_in, clock)
 
     with committed():

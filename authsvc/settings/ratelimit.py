@@ -1,0 +1,36 @@
+"""Every rate limit and lockout, in one place. Counters live in the shared cache (Redis in
+production), so all workers count together."""
+
+from .env import env_bool, env_int, env_str
+
+RATELIMIT_USE_CACHE = "default"
+# Off only for load tests of the bare endpoints (`make bench`); `check --deploy` warns.
+RATELIMIT_ENABLE = env_bool("AUTHSVC_RATE_LIMITS_ENABLED", True)
+
+# "count/period" as django-ratelimit reads it (period s, m, h or d, optionally with a
+# number: "5/15m").
+AUTHSVC_RATE_LIMITS = {
+    # Failed logins per client IP (credential stuffing from one address); the per-account
+    # side is the lockout below.
+    "login_failed_ip": env_str("AUTHSVC_RATE_LOGIN_FAILED_IP", "10/m"),
+    "register_ip": env_str("AUTHSVC_RATE_REGISTER_IP", "10/h"),
+    "refresh_ip": env_str("AUTHSVC_RATE_REFRESH_IP", "300/m"),
+    "refresh_session": env_str("AUTHSVC_RATE_REFRESH_SESSION", "30/m"),
+    "mfa_verify_ip": env_str("AUTHSVC_RATE_MFA_VERIFY_IP", "30/m"),
+    "password_reset_ip": env_str("AUTHSVC_RATE_PASSWORD_RESET_IP", "10/h"),
+    "password_reset_email": env_str("AUTHSVC_RATE_PASSWORD_RESET_EMAIL", "3/h"),
+    "password_reset_confirm_ip": env_str("AUTHSVC_RATE_PASSWORD_RESET_CONFIRM_IP", "20/h"),
+    "email_verify_resend_user": env_str("AUTHSVC_RATE_EMAIL_VERIFY_RESEND", "3/h"),
+    "email_verify_ip": env_str("AUTHSVC_RATE_EMAIL_VERIFY_IP", "30/h"),
+    "google_callback_ip": env_str("AUTHSVC_RATE_GOOGLE_CALLBACK_IP", "30/m"),
+    # Failed Django admin logins per client IP and per username.
+    "admin_login_ip": env_str("AUTHSVC_RATE_ADMIN_LOGIN_IP", "20/h"),
+    "admin_login_username": env_str("AUTHSVC_RATE_ADMIN_LOGIN_USERNAME", "5/15m"),
+}
+
+# Account lockout (accounts/lockout.py): this many wrong passwords in a row are free, then
+# each further try waits 2, 4, 8 ... seconds, up to the ceiling. With the defaults an
+# account takes at most 17 wrong passwords in its first hour and 4 an hour after that,
+# well under NIST SP 800-63B's 100.
+AUTHSVC_LOGIN_FREE_FAILURES = env_int("AUTHSVC_LOGIN_FREE_FAILURES", 5, minimum=1)
+AUTHSVC_LOGIN_MAX_DELAY_SECONDS = env_int("AUTHSVC_LOGIN_MAX_DELAY_SECONDS", 900, minimum=1)
