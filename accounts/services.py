@@ -1,5 +1,7 @@
 """Account writes: registration, password login, profile changes."""
 
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -25,11 +27,22 @@ from sessions_store.services import user_snapshots_refresh
 from tokens.services import IssuedTokens, session_start
 
 
+def _has_invisible_characters(value: str) -> bool:
+    # Control, format (zero-width, bidi overrides), surrogate, private-use and unassigned
+    # characters, and line separators. validate_email lets some through (IDNA drops a
+    # zero-width space from the domain it checks), and they would make an address that
+    # looks like another a separate account.
+    return any(
+        unicodedata.category(char)[0] == "C" or unicodedata.category(char) in {"Zl", "Zp"}
+        for char in value
+    )
+
+
 def email_clean(email: str) -> str:
     """The normal form of an address, or InvalidRequest if it is not one."""
     normalized = normalize_email(email)
     try:
-        if len(normalized) > EMAIL_MAX_LENGTH:
+        if len(normalized) > EMAIL_MAX_LENGTH or _has_invisible_characters(normalized):
             raise ValidationError("Enter a valid email address.")
         validate_email(normalized)
     except ValidationError as exc:

@@ -1,3 +1,5 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -7,16 +9,23 @@ from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie
 from accounts.mfa.serializers import CodeSerializer, DisableSerializer, TotpEnrolmentSerializer
 from authsvc.api import APIView
 from authsvc.http import client_info
+from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import set_auth_cookies
+
+BackupCodesResponse = inline_serializer(
+    "BackupCodes", {"backup_codes": serializers.ListField(child=serializers.CharField())}
+)
 
 
 class TotpSetupView(APIView):
+    @extend_schema(request=None, responses=TotpEnrolmentSerializer)
     def post(self, request):
         enrolment = services.totp_setup(user_id=request.user.id)
         return Response(TotpEnrolmentSerializer(enrolment).data)
 
 
 class TotpConfirmView(APIView):
+    @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)
     def post(self, request):
         data = CodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -35,6 +44,7 @@ class MfaVerifyView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(request=CodeSerializer, responses=UserIdSerializer)
     def post(self, request):
         data = CodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -56,6 +66,7 @@ class MfaVerifyView(APIView):
 
 
 class BackupCodesView(APIView):
+    @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)
     def post(self, request):
         data = CodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -69,6 +80,7 @@ class BackupCodesView(APIView):
 
 
 class MfaDisableView(APIView):
+    @extend_schema(request=DisableSerializer, responses=DetailSerializer)
     def post(self, request):
         data = DisableSerializer(data=request.data)
         data.is_valid(raise_exception=True)
