@@ -39,7 +39,8 @@ WORKDIR /app
 # The code stays owned by root: the service can read it, not change it.
 COPY . .
 
-# Static files (the admin's) are collected into /app/var/static for the proxy to serve.
+# Static files (the admin's, Swagger UI's) are collected into /app/var/static; WhiteNoise
+# serves them at /static/.
 # Settings refuse to load without a secret outside debug, so this one step gets a
 # throwaway key; it is not part of the image's environment.
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \

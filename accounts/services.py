@@ -1,5 +1,6 @@
 """Account writes: registration, password login, profile changes."""
 
+import unicodedata
 from typing import NoReturn
 
 from django.conf import settings
@@ -30,11 +31,24 @@ from sessions_store.services import user_snapshots_refresh
 from tokens.services import IssuedTokens, session_start
 
 
+def _has_invisible_characters(value: str) -> bool:
+    # Control, format (zero-width, bidi overrides), surrogate, private-use and unassigned
+    # characters, and line separators. validate_email lets some through (IDNA drops a
+    # zero-width space from the domain it checks), and they would make an address that
+    # looks like another a separate account.
+    return any(
+        unicodedata.category(char)[0] == "C" or unicodedata.category(char) in {"Zl", "Zp"}
+        for char in value
+    )
+
+
 def email_clean(email: str) -> str:
     """The normal form of an address, or InvalidRequest if it is not one."""
     normalized = normalize_email(email)
     try:
-        if len(normalized) > EMAIL_MAX_LENGTH:
+        # Checked on the input: IDNA would quietly drop some (a zero-width space in the
+        # domain), and the address must be refused, not silently made another one.
+        if len(normalized) > EMAIL_MAX_LENGTH or _has_invisible_characters(email.strip()):
             raise ValidationError("Enter a valid email address.")
         validate_email(normalized)
     except ValidationError as exc:

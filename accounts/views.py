@@ -1,6 +1,8 @@
 from dataclasses import replace
 
 from django.middleware.csrf import get_token
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -23,6 +25,7 @@ from accounts.serializers import (
 from authsvc.api import APIView
 from authsvc.http import client_info
 from authsvc.ratelimit import rate, rate_limit, rate_limit_count, rate_limit_peek
+from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import clear_auth_cookies, set_auth_cookies
 
 
@@ -30,6 +33,7 @@ class CsrfView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(responses=inline_serializer("CsrfToken", {"csrfToken": serializers.CharField()}))
     def get(self, request):
         # get_token marks the cookie for CsrfViewMiddleware to set on the response.
         return Response({"csrfToken": get_token(request._request)})
@@ -39,6 +43,7 @@ class RegisterView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(request=RegisterSerializer, responses={201: UserIdSerializer})
     def post(self, request):
         client = client_info(request)
         rate_limit(request, group="register_ip", key=client.ip or "", rate=rate("register_ip"))
@@ -56,6 +61,7 @@ class LoginView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(request=LoginSerializer, responses=UserIdSerializer)
     def post(self, request):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -83,9 +89,11 @@ class LoginView(APIView):
 
 
 class SelfView(APIView):
+    @extend_schema(responses=ProfileSerializer)
     def get(self, request):
         return Response(ProfileSerializer(request.user.snapshot).data)
 
+    @extend_schema(request=ProfileUpdateSerializer, responses=ProfileSerializer)
     def patch(self, request):
         data = ProfileUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -94,6 +102,7 @@ class SelfView(APIView):
 
 
 class PasswordChangeView(APIView):
+    @extend_schema(request=PasswordChangeSerializer, responses=DetailSerializer)
     def post(self, request):
         data = PasswordChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -110,6 +119,7 @@ class PasswordResetView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(request=PasswordResetSerializer, responses={202: DetailSerializer})
     def post(self, request):
         data = PasswordResetSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -133,6 +143,7 @@ class PasswordResetConfirmView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(request=PasswordResetConfirmSerializer, responses=DetailSerializer)
     def post(self, request):
         data = PasswordResetConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -153,6 +164,7 @@ class EmailVerifyView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(request=EmailVerifySerializer, responses=DetailSerializer)
     def post(self, request):
         data = EmailVerifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -165,6 +177,7 @@ class EmailVerifyView(APIView):
 
 
 class EmailVerifyResendView(APIView):
+    @extend_schema(request=None, responses={200: DetailSerializer, 202: DetailSerializer})
     def post(self, request):
         rate_limit(
             request,

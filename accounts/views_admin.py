@@ -1,5 +1,6 @@
 """The operators' API: list, read, ban and unban users. Admin role only."""
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -27,6 +28,15 @@ class OperatorView(APIView):
 
 
 class UserListView(OperatorView):
+    @extend_schema(
+        operation_id="operatorUserList",
+        parameters=[
+            OpenApiParameter("search", str, description="Part of the email or the name."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=OperatorUserSerializer(many=True),
+    )
     def get(self, request):
         users = user_search(search=request.query_params.get("search", ""))
         paginator = UserPagination()
@@ -35,11 +45,15 @@ class UserListView(OperatorView):
 
 
 class UserDetailView(OperatorView):
+    @extend_schema(operation_id="operatorUserGet", responses=OperatorUserSerializer)
     def get(self, request, user_id):
         return Response(OperatorUserSerializer(user_get(user_id=user_id)).data)
 
 
 class UserBanView(OperatorView):
+    @extend_schema(
+        operation_id="operatorUserBan", request=BanSerializer, responses=OperatorUserSerializer
+    )
     def post(self, request, user_id):
         data = BanSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -53,6 +67,7 @@ class UserBanView(OperatorView):
 
 
 class UserUnbanView(OperatorView):
+    @extend_schema(operation_id="operatorUserUnban", request=None, responses=OperatorUserSerializer)
     def post(self, request, user_id):
         bans.user_unban(
             user=user_get(user_id=user_id), by=self.operator(request), client=client_info(request)

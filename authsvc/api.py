@@ -8,6 +8,8 @@ from tokens.authentication import bearer_token
 from tokens.cookies import ACCESS_COOKIE, REFRESH_COOKIE
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# The bodies Django parses into request.POST, which its CSRF check reads for a form token.
+FORM_MEDIA_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 
 class _CSRFCheck(CsrfViewMiddleware):
@@ -39,8 +41,17 @@ def enforce_csrf(request) -> None:
         raise exc
 
 
+def refuse_form_body(request) -> None:
+    """Every body here is JSON. A form body is refused before the CSRF check would parse
+    it: a malformed multipart body raised a 500 there, and a multipart upload was streamed
+    to temporary files before DRF's parser got to refuse it."""
+    if request.method not in SAFE_METHODS and request.content_type in FORM_MEDIA_TYPES:
+        raise exceptions.UnsupportedMediaType(request.content_type)
+
+
 class APIView(DRFAPIView):
     def initial(self, request, *args, **kwargs):
+        refuse_form_body(request._request)
         # Before authentication, so a forged write learns nothing about the session.
         if csrf_required(request._request):
             enforce_csrf(request._request)

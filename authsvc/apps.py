@@ -6,4 +6,7 @@ class AuthsvcConfig(AppConfig):
     verbose_name = "authsvc"
 
     def ready(self) -> None:
-        from authsvc import checks  # noqa: F401 - registers the system checks
+        from authsvc import (
+            checks,  # noqa: F401 - registers the system checks
+            schema,  # noqa: F401 - registers drf-spectacular's extension
+        )

@@ -17,3 +17,13 @@ class StrictEmailField(serializers.EmailField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+# Response shapes shared by several endpoints, for drf-spectacular's generator only (the
+# views build these bodies as plain dicts).
+class UserIdSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()

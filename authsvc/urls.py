@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from authsvc import views
+from authsvc import apidocs, views
 from tokens.views import jwks_view
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("openapi.yaml", views.openapi_view, name="openapi"),
+    path("api/schema/", apidocs.schema_view, name="api-schema"),
+    path("api/docs/", apidocs.swagger_ui_view, name="api-docs"),
     path("admin/", admin.site.urls),
     # Everything else is a JSON 404, in debug too: API clients never get an HTML page.
     re_path(r"^(?!admin/)", views.not_found),

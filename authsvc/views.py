@@ -1,13 +1,11 @@
 """Liveness and readiness probes and the OpenAPI document: plain Django views, no
 authentication, no DRF."""
 
-from functools import cache
-
-from django.conf import settings
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpResponse, JsonResponse
 
+from authsvc.apidocs import openapi_yaml
 from authsvc.errors import error_body
 from authsvc.http import get_only
 from sessions_store.backends import get_session_store
@@ -44,14 +42,6 @@ def readyz(request):
     return JsonResponse({"status": "ready", "checks": checks})
 
 
-OPENAPI_PATH = settings.BASE_DIR / "docs" / "openapi.yaml"
-
-
-@cache
-def _openapi_document() -> bytes:
-    return OPENAPI_PATH.read_bytes()
-
-
 @get_only
 def openapi_view(request):
-    return HttpResponse(_openapi_document(), content_type="application/yaml")
+    return HttpResponse(openapi_yaml(), content_type="application/yaml")

@@ -1,3 +1,5 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from authsvc.api import APIView
@@ -9,6 +11,7 @@ from tokens.cookies import clear_auth_cookies
 
 
 class SessionListView(APIView):
+    @extend_schema(responses=SessionSerializer(many=True))
     def get(self, request):
         sessions = live_sessions(request.user.id)
         context = {"current_sid": request.user.sid}
@@ -16,6 +19,7 @@ class SessionListView(APIView):
 
 
 class SessionDetailView(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request, session_id):
         services.user_session_revoke(
             user_id=request.user.id, session_id=session_id, client=client_info(request)
@@ -27,6 +31,13 @@ class SessionDetailView(APIView):
 
 
 class LogoutAllView(APIView):
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "LoggedOutEverywhere",
+            {"detail": serializers.CharField(), "revoked": serializers.IntegerField(min_value=0)},
+        ),
+    )
     def post(self, request):
         count = services.user_logout_everywhere(
             user_id=request.user.id, client=client_info(request)

@@ -1,10 +1,12 @@
 from django.http import HttpResponse, HttpResponseNotModified
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from authsvc.api import APIView
 from authsvc.http import client_info, get_only
+from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens import services
 from tokens.authentication import raw_access_token
 from tokens.conf import token_settings
@@ -17,6 +19,7 @@ class RefreshView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(request=None, responses=UserIdSerializer)
     def post(self, request):
         issued = services.refresh_token_rotate(
             raw=request.COOKIES.get(REFRESH_COOKIE), client=client_info(request)
@@ -37,6 +40,7 @@ class LogoutView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(request=None, responses=DetailSerializer)
     def post(self, request):
         try:
             access = raw_access_token(request)

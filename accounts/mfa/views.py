@@ -1,3 +1,5 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -8,16 +10,23 @@ from accounts.mfa.serializers import CodeSerializer, DisableSerializer, TotpEnro
 from authsvc.api import APIView
 from authsvc.http import client_info
 from authsvc.ratelimit import rate, rate_limit
+from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import set_auth_cookies
+
+BackupCodesResponse = inline_serializer(
+    "BackupCodes", {"backup_codes": serializers.ListField(child=serializers.CharField())}
+)
 
 
 class TotpSetupView(APIView):
+    @extend_schema(request=None, responses=TotpEnrolmentSerializer)
     def post(self, request):
         enrolment = services.totp_setup(user_id=request.user.id)
         return Response(TotpEnrolmentSerializer(enrolment).data)
 
 
 class TotpConfirmView(APIView):
+    @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)
     def post(self, request):
         data = CodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -36,6 +45,7 @@ class MfaVerifyView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    @extend_schema(request=CodeSerializer, responses=UserIdSerializer)
     def post(self, request):
         client = client_info(request)
         rate_limit(request, group="mfa_verify_ip", key=client.ip or "", rate=rate("mfa_verify_ip"))
@@ -59,6 +69,7 @@ class MfaVerifyView(APIView):
 
 
 class BackupCodesView(APIView):
+    @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)
     def post(self, request):
         data = CodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -72,6 +83,7 @@ class BackupCodesView(APIView):
 
 
 class MfaDisableView(APIView):
+    @extend_schema(request=DisableSerializer, responses=DetailSerializer)
     def post(self, request):
         data = DisableSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from social_core.exceptions import (
     AuthCanceled,
@@ -140,10 +142,25 @@ def _social_error_code(exc: SocialAuthBaseException) -> str:
 class GoogleLinkView(APIView):
     """The signed-in user's Google link: see it, start linking, unlink."""
 
+    @extend_schema(
+        responses=inline_serializer(
+            "GoogleLink",
+            {
+                "linked": serializers.BooleanField(),
+                "email": serializers.EmailField(allow_null=True),
+            },
+        )
+    )
     def get(self, request):
         email = services.google_linked_email(user_id=request.user.id)
         return Response({"linked": email is not None, "email": email or None})
 
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "GoogleAuthorizationUrl", {"authorization_url": serializers.URLField()}
+        ),
+    )
     def post(self, request):
         """The URL of Google's consent page; the callback then links instead of logging in."""
         if not _configured():
@@ -157,6 +174,7 @@ class GoogleLinkView(APIView):
         flow_state_save(response, strategy.session)
         return response
 
+    @extend_schema(responses={204: None})
     def delete(self, request):
         services.google_unlink(user_id=request.user.id, client=client_info(request))
         return Response(status=204)

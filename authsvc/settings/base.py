@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "social_django",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "authsvc",
     "accounts",
     "tokens",
@@ -44,6 +46,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, Swagger UI's) without a proxy; after SecurityMiddleware so
+    # the HTTPS redirect and HSTS still apply to them. See settings/apidocs.py.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -139,6 +144,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["authsvc.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "authsvc.errors.exception_handler",
+    # Only for the generator that cross-checks docs/openapi.yaml in the tests.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 

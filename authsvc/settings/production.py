@@ -4,6 +4,7 @@ The environment decides the behaviour: with DJANGO_DEBUG unset it is the hardene
 production configuration and `manage.py check --deploy` passes.
 """
 
+from .apidocs import *
 from .base import *
 from .email import *
 from .jwt import *

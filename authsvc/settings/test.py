@@ -15,3 +15,6 @@ SECURE_SSL_REDIRECT = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Send in the request thread so tests read mail.outbox without waiting for a thread.
 AUTHSVC_EMAIL_ASYNC = False
+# The suite runs without `collectstatic`: WhiteNoise finds the apps' static files itself.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
