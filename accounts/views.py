@@ -61,7 +61,7 @@ class LoginView(APIView):
 
 class SelfView(APIView):
     def get(self, request):
-        return Response(ProfileSerializer(request.user.snapshot).data)
+        return Response(request.user.snapshot.profile())
 
     def patch(self, request):
         data = ProfileUpdateSerializer(data=request.data)
