@@ -10,6 +10,8 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test lint format migrate superuser services bench clean
 
+BENCH_SCALE ?= 1k
+
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +37,15 @@ services:
 test: $(STAMP) services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
 	$(BIN)/ruff check .
+
+## bench: load-test the production setup (gunicorn, PostgreSQL, Redis) with wrk; never part of
+## `make test`. BENCH_SCALE=1m seeds a million users. Results: bench/results/, README "Performance".
+bench: $(STAMP) services
+	@command -v wrk >/dev/null || { echo "wrk is missing; installing Debian's package"; \
+		apt-get install -y wrk >/dev/null 2>&1 || sudo -n apt-get install -y wrk >/dev/null 2>&1; }
+	@command -v wrk >/dev/null || { echo "error: wrk is not installed and could not be installed; run: apt-get install wrk" >&2; exit 1; }
+	@$(BIN)/python -c "import matplotlib" 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py --scale $(BENCH_SCALE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

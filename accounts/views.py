@@ -91,7 +91,7 @@ class LoginView(APIView):
 class SelfView(APIView):
     @extend_schema(responses=ProfileSerializer)
     def get(self, request):
-        return Response(ProfileSerializer(request.user.snapshot).data)
+        return Response(request.user.snapshot.profile())
 
     @extend_schema(request=ProfileUpdateSerializer, responses=ProfileSerializer)
     def patch(self, request):

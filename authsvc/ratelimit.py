@@ -24,7 +24,8 @@ def _digest(value: str) -> str:
 
 
 def rate_limit(request, *, group: str, key: str, rate: str) -> None:
-    """Count this request against `rate` (e.g. "5/h") for `key`; RateLimited when over."""
+    """Count this request against `rate` (e.g. "5/h") for `key`; RateLimited when over.
+    `request` may be None in services, which count by a key they found themselves."""
     usage = get_usage(
         request,
         group=group,

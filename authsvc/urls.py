@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -16,6 +17,17 @@ urlpatterns = [
     path("api/schema/", apidocs.schema_view, name="api-schema"),
     path("api/docs/", apidocs.swagger_ui_view, name="api-docs"),
     path("admin/", admin.site.urls),
+]
+
+if settings.AUTHSVC_BENCH:
+    from authsvc import bench_views
+
+    urlpatterns += [
+        path("bench/json", bench_views.json_floor, name="bench-json"),
+        path("bench/drf", bench_views.DrfFloor.as_view(), name="bench-drf"),
+    ]
+
+urlpatterns += [
     # Everything else is a JSON 404, in debug too: API clients never get an HTML page.
     re_path(r"^(?!admin/)", views.not_found),
 ]

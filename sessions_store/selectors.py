@@ -32,7 +32,11 @@ def snapshot_build(session: Session) -> Snapshot:
 def snapshot_ttl_seconds(session: Session) -> int:
     """A snapshot lives one access-token lifetime at most, so if a revocation ever failed to
     reach the store, the database is asked again within that time."""
-    remaining = (session.expires_at - clock.now()).total_seconds()
+    return snapshot_ttl_until(session.expires_at)
+
+
+def snapshot_ttl_until(expires_at) -> int:
+    remaining = (expires_at - clock.now()).total_seconds()
     return max(1, int(min(token_settings.access_ttl.total_seconds(), remaining)))
 
 
@@ -54,15 +58,6 @@ def session_snapshot(sid: str) -> Snapshot | None:
     if cached is not None:
         return cached
     return _snapshot_from_database(sid, store=store)
-
-
-def cached_snapshot(session: Session) -> Snapshot:
-    """The snapshot of a session known to be alive: the cached one when there is one."""
-    try:
-        cached = get_session_store().get(str(session.pk))
-    except SessionStoreUnavailable:
-        cached = None
-    return cached if isinstance(cached, Snapshot) else snapshot_build(session)
 
 
 def _snapshot_from_database(sid: str, *, store) -> Snapshot | None:

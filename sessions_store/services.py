@@ -18,6 +18,7 @@ from sessions_store.selectors import (
     live_sessions,
     snapshot_build,
     snapshot_ttl_seconds,
+    snapshot_ttl_until,
     tombstone_ttl_seconds,
 )
 
@@ -59,9 +60,23 @@ def session_create(
     return session, snapshot
 
 
-def session_cache(*, session: Session, snapshot: Snapshot) -> None:
-    """Re-cache a snapshot with a fresh TTL (after a refresh); never over a tombstone."""
+def session_snapshot_extend(*, sid: str, user_id: str, expires_at: datetime) -> Snapshot:
+    """The snapshot of a session a refresh has just extended, cached for a fresh TTL.
+
+    The hot case is one store round trip that renews the cached snapshot and returns it; a
+    miss (or a tombstone racing with the refresh) builds it from the database and puts it,
+    never over a tombstone.
+    """
+    try:
+        cached = get_session_store().touch(sid, user_id, snapshot_ttl_until(expires_at))
+    except SessionStoreUnavailable:
+        cached = None
+    if isinstance(cached, Snapshot):
+        return cached
+    session = Session.objects.select_related("user").get(pk=sid)
+    snapshot = snapshot_build(session)
     _store_put(session, snapshot)
+    return snapshot
 
 
 def session_revoke(*, session_id, reason: str) -> Session | None:

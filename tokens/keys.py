@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from django.conf import settings
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from authsvc import clock
@@ -252,7 +253,9 @@ _keyrings_lock = threading.Lock()
 
 def get_keyring() -> Keyring:
     """The keyring for the configured folder and algorithm, one per process."""
-    cache_key = (str(token_settings.keys_dir), token_settings.algorithm)
+    # The raw settings, not token_settings.keys_dir: building a Path on every request shows
+    # in the profile of the hot path.
+    cache_key = (settings.AUTHSVC_KEYS_DIR, settings.AUTHSVC_JWT_ALGORITHM)
     keyring = _keyrings.get(cache_key)
     if keyring is None:
         with _keyrings_lock:

@@ -5,15 +5,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts import events
 from authsvc import clock
 from authsvc.http import ClientInfo
+from authsvc.ratelimit import rate, rate_limit
 from sessions_store.backends.base import Snapshot
 from sessions_store.models import Session
-from sessions_store.selectors import cached_snapshot
-from sessions_store.services import session_cache, session_create, session_revoke
+from sessions_store.services import session_create, session_revoke, session_snapshot_extend
 from tokens.access import access_token_issue, access_token_session_id
 from tokens.conf import token_settings
 from tokens.exceptions import TokenInvalid, TokenReused
@@ -51,7 +51,7 @@ def _refresh_token_create(
     return raw, token
 
 
-def _issue(snapshot: Snapshot, raw_refresh: str, refresh: RefreshToken) -> IssuedTokens:
+def _issue(snapshot: Snapshot, raw_refresh: str, refresh_expires_at: datetime) -> IssuedTokens:
     access, access_expires_at = access_token_issue(
         user_id=snapshot.user_id,
         sid=snapshot.sid,
@@ -65,19 +65,27 @@ def _issue(snapshot: Snapshot, raw_refresh: str, refresh: RefreshToken) -> Issue
         access_token=access,
         access_expires_at=access_expires_at,
         refresh_token=raw_refresh,
-        refresh_expires_at=refresh.expires_at,
+        refresh_expires_at=refresh_expires_at,
     )
 
 
-@transaction.atomic
 def session_start(*, user, client: ClientInfo, amr: list[str]) -> IssuedTokens:
     """Everything a successful login ends with: a session, a refresh chain, an access token."""
-    now = clock.now()
-    session, snapshot = session_create(
-        user=user, client=client, amr=amr, expires_at=now + token_settings.refresh_ttl
-    )
-    raw, refresh = _refresh_token_create(session=session, parent=None, now=now)
-    return _issue(snapshot, raw, refresh)
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction and connection.vendor == "postgresql":
+            # A login need not wait for the WAL flush (a few ms, on every login): a crash can
+            # only lose this new session and its refresh token, which logs the user out; it
+            # can never keep a revoked session or a used token alive. Only when the
+            # transaction is ours: a registration's would lose the account too.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        now = clock.now()
+        session, snapshot = session_create(
+            user=user, client=client, amr=amr, expires_at=now + token_settings.refresh_ttl
+        )
+        raw, refresh = _refresh_token_create(session=session, parent=None, now=now)
+    return _issue(snapshot, raw, refresh.expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +119,82 @@ def refresh_token_rotate(*, raw: str | None, client: ClientInfo) -> IssuedTokens
     return outcome
 
 
-@transaction.atomic
+# The whole rotation is one statement, so one transaction and one round trip to PostgreSQL:
+# - `used` marks the token used, but only while the token, its session and its user are
+#   alive; COALESCE keeps the first use's time. Its row lock orders concurrent rotations:
+#   a racer waits for the winner and then re-reads the row (READ COMMITTED re-check), so it
+#   returns the winner's `used_at` and falls inside the grace window.
+# - `successor` and `touched` only happen when that `used_at` is within the grace window:
+#   later than that the token is stolen and the caller revokes the session instead.
+# No row comes back for an unknown or expired token or a dead session or user.
+_ROTATE_SQL = """
+WITH used AS (
+    UPDATE tokens_refreshtoken AS t SET used_at = COALESCE(t.used_at, %(now)s)
+    FROM sessions_store_session AS s, accounts_user AS u
+    WHERE t.token_hash = %(hash)s AND t.expires_at > %(now)s
+      AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > %(now)s
+      AND u.id = s.user_id AND u.is_active
+    RETURNING t.id, t.session_id, t.used_at, s.user_id
+), successor AS (
+    INSERT INTO tokens_refreshtoken
+        (session_id, token_hash, parent_id, created_at, expires_at, used_at)
+    SELECT session_id, %(new_hash)s, id, %(now)s, %(expires_at)s, NULL
+    FROM used WHERE used_at >= %(grace_start)s
+    RETURNING id
+), touched AS (
+    UPDATE sessions_store_session AS s
+    SET last_used_at = %(now)s, expires_at = %(expires_at)s, ip = %(ip)s,
+        user_agent = %(user_agent)s
+    FROM used WHERE s.id = used.session_id AND used.used_at >= %(grace_start)s
+    RETURNING s.id
+)
+SELECT used.id, used.session_id, used.user_id,
+       (SELECT count(*) FROM successor) + (SELECT count(*) FROM touched)
+FROM used
+"""
+
+
 def _rotate(token_hash: str, client: ClientInfo) -> IssuedTokens | _ReuseDetected:
+    if connection.vendor != "postgresql":
+        return _rotate_portable(token_hash, client)
+    now = clock.now()
+    raw = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+    expires_at = now + token_settings.refresh_ttl
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _ROTATE_SQL,
+            {
+                "now": now,
+                "hash": token_hash,
+                "new_hash": refresh_token_hash(raw),
+                "expires_at": expires_at,
+                "grace_start": now - token_settings.reuse_grace,
+                "ip": client.ip,
+                "user_agent": client.user_agent,
+            },
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise TokenInvalid()
+        token_id, session_id, user_id, written = row
+        session_id, user_id = str(session_id), str(user_id)
+        if not written:
+            return _ReuseDetected(session_id=session_id, user_id=user_id, token_id=token_id)
+        _session_refresh_count(session_id)
+    snapshot = session_snapshot_extend(sid=session_id, user_id=user_id, expires_at=expires_at)
+    return _issue(snapshot, raw, expires_at)
+
+
+def _session_refresh_count(session_id: str) -> None:
+    """Count a rotation against the session's limit. Called inside the rotation's
+    transaction: a refused one rolls back, and the presented token stays usable."""
+    rate_limit(None, group="refresh_session", key=session_id, rate=rate("refresh_session"))
+
+
+@transaction.atomic
+def _rotate_portable(token_hash: str, client: ClientInfo) -> IssuedTokens | _ReuseDetected:
+    """The same rotation in ORM steps, for SQLite (`make run`), which has no data-modifying
+    WITH. Four statements instead of one; the embedded default serves one developer."""
     now = clock.now()
     token = (
         RefreshToken.objects.select_related("session__user").filter(token_hash=token_hash).first()
@@ -123,8 +205,6 @@ def _rotate(token_hash: str, client: ClientInfo) -> IssuedTokens | _ReuseDetecte
     if not session.is_alive(now) or not session.user.is_active:
         raise TokenInvalid()
     if token.used_at is None:
-        # The conditional UPDATE takes the row lock: of concurrent rotations exactly one
-        # matches; the others wait for it and then see the token used.
         won = RefreshToken.objects.filter(pk=token.pk, used_at__isnull=True).update(used_at=now)
         if not won:
             token.refresh_from_db(fields=["used_at"])
@@ -132,6 +212,7 @@ def _rotate(token_hash: str, client: ClientInfo) -> IssuedTokens | _ReuseDetecte
         return _ReuseDetected(
             session_id=str(session.pk), user_id=str(session.user_id), token_id=token.pk
         )
+    _session_refresh_count(str(session.pk))
     raw, successor = _refresh_token_create(session=session, parent=token, now=now)
     Session.objects.filter(pk=session.pk).update(
         last_used_at=now,
@@ -139,10 +220,10 @@ def _rotate(token_hash: str, client: ClientInfo) -> IssuedTokens | _ReuseDetecte
         ip=client.ip,
         user_agent=client.user_agent,
     )
-    session.expires_at = successor.expires_at
-    snapshot = cached_snapshot(session)
-    session_cache(session=session, snapshot=snapshot)
-    return _issue(snapshot, raw, successor)
+    snapshot = session_snapshot_extend(
+        sid=str(session.pk), user_id=str(session.user_id), expires_at=successor.expires_at
+    )
+    return _issue(snapshot, raw, successor.expires_at)
 
 
 def session_logout(

@@ -172,3 +172,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# `make bench` mounts its two floors (a bare JsonResponse and a bare DRF view) next to the
+# real endpoints; never on otherwise.
+AUTHSVC_BENCH = env_bool("AUTHSVC_BENCH", False)

@@ -26,6 +26,19 @@ class Snapshot:
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
 
+    def profile(self) -> dict:
+        """The contract's profile (`GET /auth/self/`), built without a serializer: it is the
+        hottest response there is. A test keeps it equal to accounts' ProfileSerializer."""
+        return {
+            "id": self.user_id,
+            "email": self.email,
+            "name": self.name,
+            "roles": list(self.roles),
+            "email_verified": self.email_verified,
+            "mfa_enabled": self.mfa_enabled,
+            "date_joined": self.date_joined,
+        }
+
     @classmethod
     def from_json(cls, raw: str | bytes) -> "Snapshot":
         return cls(**json.loads(raw))
@@ -52,6 +65,10 @@ class SessionStore(ABC):
     @abstractmethod
     def put(self, snapshot: Snapshot, ttl_seconds: int) -> bool:
         """Store a snapshot unless the session has a tombstone; True if stored."""
+
+    @abstractmethod
+    def touch(self, sid: str, user_id: str, ttl_seconds: int) -> Snapshot | _Revoked | None:
+        """Give a cached snapshot a new TTL and return it, like `get`, in one round trip."""
 
     @abstractmethod
     def revoke(self, sids: list[str], user_id: str, ttl_seconds: int) -> None:

@@ -39,6 +39,15 @@ class MemorySessionStore(SessionStore):
             self._users.setdefault(snapshot.user_id, set()).add(snapshot.sid)
             return True
 
+    def touch(self, sid: str, user_id: str, ttl_seconds: int):
+        with self._lock:
+            value = self._live(sid)
+            if value is None or value == TOMBSTONE:
+                return None if value is None else REVOKED
+            self._entries[sid] = (value, time.monotonic() + ttl_seconds)
+            self._users.setdefault(user_id, set()).add(sid)
+        return Snapshot.from_json(value)
+
     def revoke(self, sids: list[str], user_id: str, ttl_seconds: int) -> None:
         with self._lock:
             expires = time.monotonic() + ttl_seconds

@@ -29,17 +29,43 @@ redis.call('EXPIRE', KEYS[2], ARGV[5])
 return 1
 """
 
+# A refresh renews the snapshot's TTL and needs the snapshot for the new access token: one
+# script, one round trip. A tombstone or a miss is returned untouched.
+_TOUCH = """
+local value = redis.call('GET', KEYS[1])
+if (not value) or value == ARGV[1] then return value end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return value
+"""
+
 
 class RedisSessionStore(SessionStore):
     def __init__(self) -> None:
         self.client = get_redis_connection("default")
         self._put = self.client.register_script(_PUT_UNLESS_REVOKED)
+        self._touch = self.client.register_script(_TOUCH)
 
     def get(self, sid):
         try:
             raw = self.client.get(SESSION_KEY.format(sid))
         except RedisError as exc:
             raise SessionStoreUnavailable(str(exc)) from exc
+        return self._decode(raw)
+
+    def touch(self, sid: str, user_id: str, ttl_seconds: int):
+        try:
+            raw = self._touch(
+                keys=[SESSION_KEY.format(sid), USER_KEY.format(user_id)],
+                args=[TOMBSTONE, max(1, ttl_seconds), sid, USER_INDEX_TTL_SECONDS],
+            )
+        except RedisError as exc:
+            raise SessionStoreUnavailable(str(exc)) from exc
+        return self._decode(raw)
+
+    @staticmethod
+    def _decode(raw):
         if raw is None:
             return None
         if raw == TOMBSTONE.encode():

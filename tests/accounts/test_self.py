@@ -61,3 +61,22 @@ def test_self_rejects_other_methods(logged_in):
 
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
+
+
+def test_snapshot_profile_matches_the_profile_serializer():
+    from accounts.serializers import ProfileSerializer
+    from sessions_store.backends.base import Snapshot
+
+    snapshot = Snapshot(
+        sid="s",
+        user_id="u",
+        email="a@example.com",
+        name="A",
+        roles=["b", "a"],
+        email_verified=True,
+        mfa_enabled=False,
+        date_joined="2026-01-01T00:00:00+00:00",
+        amr=["pwd"],
+    )
+
+    assert snapshot.profile() == ProfileSerializer(snapshot).data

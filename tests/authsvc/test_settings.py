@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,3 +82,9 @@ def test_production_without_redis_is_warned_about(tmp_path):
     )
 
     assert "authsvc.W001" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("path", ["/bench/json", "/bench/drf"])
+def test_bench_floors_are_not_mounted_by_default(client, path):
+    assert not settings.AUTHSVC_BENCH
+    assert client.get(path).status_code == 404
