@@ -24,7 +24,6 @@ from accounts.mfa.services import mfa_enabled, mfa_login_start
 from accounts.models import User
 from accounts.roles import role_default_grant
 from accounts.verification import email_verification_send
-from authsvc import clock
 from authsvc.http import ClientInfo
 from authsvc.ratelimit import RateLimited
 from sessions_store.services import user_snapshots_refresh
@@ -152,7 +151,6 @@ def user_login(*, email: str, password: str, client: ClientInfo) -> IssuedTokens
         challenge = mfa_login_start(user=user, amr=["pwd"])
         events.record("login_mfa_required", user_id=str(user.pk), client=client)
         return challenge
-    User.objects.filter(pk=user.pk).update(last_login=clock.now())
     issued = session_start(user=user, client=client, amr=["pwd"])
     events.record("login_succeeded", user_id=str(user.pk), sid=issued.session_id, client=client)
     return issued

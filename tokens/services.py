@@ -70,7 +70,8 @@ def _issue(snapshot: Snapshot, raw_refresh: str, refresh_expires_at: datetime) -
 
 
 def session_start(*, user, client: ClientInfo, amr: list[str]) -> IssuedTokens:
-    """Everything a successful login ends with: a session, a refresh chain, an access token."""
+    """Everything a successful login ends with: `last_login`, a session, a refresh chain, an
+    access token."""
     own_transaction = not connection.in_atomic_block
     with transaction.atomic():
         if own_transaction and connection.vendor == "postgresql":
@@ -81,6 +82,8 @@ def session_start(*, user, client: ClientInfo, amr: list[str]) -> IssuedTokens:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         now = clock.now()
+        # In this transaction, so a login pays for one commit, not two.
+        type(user).objects.filter(pk=user.pk).update(last_login=now)
         session, snapshot = session_create(
             user=user, client=client, amr=amr, expires_at=now + token_settings.refresh_ttl
         )

@@ -30,7 +30,6 @@ from accounts.mfa.codes import (
 )
 from accounts.mfa.qr import qr_svg
 from accounts.models import User
-from authsvc import clock
 from authsvc.http import ClientInfo
 from authsvc.ratelimit import RateLimited
 from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
@@ -149,7 +148,6 @@ def mfa_login_complete(*, token: str | None, code: str, client: ClientInfo) -> I
                 raise AccountDisabled()
             # Inside the transaction: a losing racer rolls its code use back.
             challenges.challenge_consume(challenge)
-            User.objects.filter(pk=user.pk).update(last_login=clock.now())
             issued = session_start(user=user, client=client, amr=[*challenge.amr, OTP_AMR])
     method = _checked(check, user_id=challenge.user_id, client=client, purpose="login")
     if issued is None:

@@ -17,7 +17,6 @@ from accounts.social.exceptions import (
     GoogleNotLinked,
     LastLoginMethod,
 )
-from authsvc import clock
 from authsvc.http import ClientInfo
 from tokens.services import IssuedTokens, session_start
 
@@ -149,7 +148,6 @@ def google_login_finish(*, user: User, client: ClientInfo) -> IssuedTokens | Cha
     if mfa_enabled(user):
         events.record("login_mfa_required", user_id=str(user.pk), client=client, method="google")
         return mfa_login_start(user=user, amr=[GOOGLE_AMR])
-    User.objects.filter(pk=user.pk).update(last_login=clock.now())
     issued = session_start(user=user, client=client, amr=[GOOGLE_AMR])
     events.record("google_login", user_id=str(user.pk), sid=issued.session_id, client=client)
     return issued
