@@ -23,6 +23,7 @@ from accounts.models import AuthEvent, User
 from accounts.roles import user_roles, user_roles_changed
 from accounts.selectors import users_for_operators
 from authsvc import clock
+from authsvc.admin_site import ReadOnlyAdmin
 from authsvc.errors import ServiceError
 from authsvc.http import client_info
 from sessions_store.selectors import live_sessions
@@ -298,7 +299,7 @@ def _message(exc: ServiceError) -> str:
 
 
 @admin.register(AuthEvent)
-class AuthEventAdmin(admin.ModelAdmin):
+class AuthEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "type", "user", "ip", "session_id")
     list_filter = ("type", ("created_at", admin.DateFieldListFilter))
     date_hierarchy = "created_at"
@@ -307,16 +308,6 @@ class AuthEventAdmin(admin.ModelAdmin):
     fields = ("created_at", "type", "user", "session_id", "ip", "user_agent", "details")
     readonly_fields = fields
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Events leave only by retention (purge_expired).
-        return False
 
     def lookup_allowed(self, lookup, value, request=None):
         # The user page links here with ?user__id__exact=<id>.

@@ -14,6 +14,21 @@ from authsvc.http import client_ip
 from authsvc.ratelimit import RateLimited, rate, rate_limit_count, rate_limit_peek
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Browsable, never edited or deleted here: rows that record what happened (events,
+    tokens, sessions) change only through their services or leave by retention
+    (`purge_expired`). Deleting a session row, for one, would skip the store's tombstone."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class AdminSite(admin.AdminSite):
     site_header = "authsvc administration"
     site_title = "authsvc admin"

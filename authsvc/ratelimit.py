@@ -23,16 +23,20 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-def rate_limit(request, *, group: str, key: str, rate: str) -> None:
-    """Count this request against `rate` (e.g. "5/h") for `key`; RateLimited when over.
-    `request` may be None in services, which count by a key they found themselves."""
-    usage = get_usage(
+def _usage(request, group: str, key: str, rate: str, *, increment: bool) -> dict | None:
+    return get_usage(
         request,
         group=group,
         key=lambda _group, _request: _digest(key),
         rate=rate,
-        increment=True,
+        increment=increment,
     )
+
+
+def rate_limit(request, *, group: str, key: str, rate: str) -> None:
+    """Count this request against `rate` (e.g. "5/h") for `key`; RateLimited when over.
+    `request` may be None in services, which count by a key they found themselves."""
+    usage = _usage(request, group, key, rate, increment=True)
     if usage is not None and usage["should_limit"]:
         raise RateLimited(retry_after=usage["time_left"])
 
@@ -44,25 +48,13 @@ def rate(name: str) -> str:
 def rate_limit_peek(request, *, group: str, key: str, rate: str) -> None:
     """RateLimited if `key` has used up `rate`, without counting this request: for limits
     that count only failures (`rate_limit_count` after one)."""
-    usage = get_usage(
-        request,
-        group=group,
-        key=lambda _group, _request: _digest(key),
-        rate=rate,
-        increment=False,
-    )
+    usage = _usage(request, group, key, rate, increment=False)
     if usage is not None and usage["count"] >= usage["limit"]:
         raise RateLimited(retry_after=usage["time_left"])
 
 
 def rate_limit_count(request, *, group: str, key: str, rate: str) -> None:
-    get_usage(
-        request,
-        group=group,
-        key=lambda _group, _request: _digest(key),
-        rate=rate,
-        increment=True,
-    )
+    _usage(request, group, key, rate, increment=True)
 
 
 def backoff_delay(failures: int, *, free: int, ceiling: int) -> int:

@@ -117,7 +117,7 @@ def seed(n: int) -> dict:
         with connection.connection.cursor() as cur:  # psycopg's own cursor, for COPY
             with cur.copy(
                 "COPY accounts_user (id, password, is_superuser, email, name, email_verified,"
-                " is_active, is_staff, date_joined) FROM STDIN"
+                " is_active, is_staff, date_joined, ban_reason) FROM STDIN"
             ) as copy:
                 for i in range(n):
                     copy.write_row(
@@ -131,6 +131,7 @@ def seed(n: int) -> dict:
                             True,
                             False,
                             now,
+                            "",
                         )
                     )
             with cur.copy(

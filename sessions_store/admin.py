@@ -4,29 +4,20 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from authsvc.admin_site import ReadOnlyAdmin
 from authsvc.http import client_info
 from sessions_store.models import Session
 from sessions_store.services import session_revoke_by_operator
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(ReadOnlyAdmin):
     list_display = ("id", "user", "created_at", "last_used_at", "ip", "revoked_at")
     list_filter = ("revoked_reason",)
     search_fields = ("user__email", "ip")
     list_select_related = ("user",)
     readonly_fields = [f.name for f in Session._meta.fields]
     actions = ("revoke_sessions",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Deleting the row would skip the store's tombstone; sessions end by revocation.
-        return False
 
     def get_urls(self):
         revoke = self.admin_site.admin_view(self.revoke_view)

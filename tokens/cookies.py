@@ -11,43 +11,47 @@ ACCESS_COOKIE_PATH = "/"
 REFRESH_COOKIE_PATH = "/auth/"
 
 
-def set_auth_cookies(response: HttpResponse, issued) -> None:
+def set_cookie(
+    response: HttpResponse, name: str, value: str, *, max_age: int, path: str, samesite: str
+) -> None:
+    """An HttpOnly cookie with the service's `Secure` and `Domain` settings."""
     response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        domain=token_settings.cookie_domain,
+        secure=token_settings.cookie_secure,
+        httponly=True,
+        samesite=samesite,
+    )
+
+
+def expire_cookie(response: HttpResponse, name: str, *, path: str, samesite: str) -> None:
+    # Same flags as when set: a browser ignores a deletion that would downgrade Secure.
+    set_cookie(response, name, "", max_age=0, path=path, samesite=samesite)
+    response.cookies[name]["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def set_auth_cookies(response: HttpResponse, issued) -> None:
+    set_cookie(
+        response,
         ACCESS_COOKIE,
         issued.access_token,
         max_age=int(token_settings.access_ttl.total_seconds()),
         path=ACCESS_COOKIE_PATH,
-        domain=token_settings.cookie_domain,
-        secure=token_settings.cookie_secure,
-        httponly=True,
         samesite="Lax",
     )
-    response.set_cookie(
+    set_cookie(
+        response,
         REFRESH_COOKIE,
         issued.refresh_token,
         max_age=int(token_settings.refresh_ttl.total_seconds()),
         path=REFRESH_COOKIE_PATH,
-        domain=token_settings.cookie_domain,
-        secure=token_settings.cookie_secure,
-        httponly=True,
         samesite="Strict",
     )
 
 
 def clear_auth_cookies(response: HttpResponse) -> None:
-    # Same flags as when set: a browser ignores a deletion that would downgrade Secure.
-    for name, path, samesite in (
-        (ACCESS_COOKIE, ACCESS_COOKIE_PATH, "Lax"),
-        (REFRESH_COOKIE, REFRESH_COOKIE_PATH, "Strict"),
-    ):
-        response.set_cookie(
-            name,
-            "",
-            max_age=0,
-            expires="Thu, 01 Jan 1970 00:00:00 GMT",
-            path=path,
-            domain=token_settings.cookie_domain,
-            secure=token_settings.cookie_secure,
-            httponly=True,
-            samesite=samesite,
-        )
+    expire_cookie(response, ACCESS_COOKIE, path=ACCESS_COOKIE_PATH, samesite="Lax")
+    expire_cookie(response, REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, samesite="Strict")

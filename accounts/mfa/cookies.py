@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import HttpResponse
 
-from tokens.conf import token_settings
+from tokens.cookies import expire_cookie, set_cookie
 
 CHALLENGE_COOKIE = "mfa_challenge"
 # Only the verify endpoint needs it.
@@ -11,27 +11,15 @@ CHALLENGE_COOKIE_PATH = "/auth/2fa/"
 
 
 def set_challenge_cookie(response: HttpResponse, token: str) -> None:
-    response.set_cookie(
+    set_cookie(
+        response,
         CHALLENGE_COOKIE,
         token,
         max_age=settings.AUTHSVC_MFA_CHALLENGE_TTL_SECONDS,
         path=CHALLENGE_COOKIE_PATH,
-        domain=token_settings.cookie_domain,
-        secure=token_settings.cookie_secure,
-        httponly=True,
         samesite="Strict",
     )
 
 
 def clear_challenge_cookie(response: HttpResponse) -> None:
-    response.set_cookie(
-        CHALLENGE_COOKIE,
-        "",
-        max_age=0,
-        expires="Thu, 01 Jan 1970 00:00:00 GMT",
-        path=CHALLENGE_COOKIE_PATH,
-        domain=token_settings.cookie_domain,
-        secure=token_settings.cookie_secure,
-        httponly=True,
-        samesite="Strict",
-    )
+    expire_cookie(response, CHALLENGE_COOKIE, path=CHALLENGE_COOKIE_PATH, samesite="Strict")
