@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/authsvc
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format migrate superuser services bench clean
+.PHONY: run test lint format migrate superuser services bench profile clean
 
 BENCH_SCALE ?= 1k
 
@@ -46,6 +46,11 @@ bench: $(STAMP) services
 	@command -v wrk >/dev/null || { echo "error: wrk is not installed and could not be installed; run: apt-get install wrk" >&2; exit 1; }
 	@$(BIN)/python -c "import matplotlib" 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py --scale $(BENCH_SCALE)
+
+## profile: pyinstrument profiles of login, refresh and /auth/self/ (bench/results/profile-*.txt)
+profile: $(STAMP) services
+	@$(BIN)/python -c "import pyinstrument" 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/profile.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -31,6 +31,8 @@ logger = logging.getLogger("authsvc.events")
 # would swamp the table and add a write to the hottest write path, for no security value
 # (a refresh token's reuse, the event that matters, is stored).
 NOT_STORED = frozenset({"token_refreshed"})
+# Written with an asynchronous commit (see _insert): the high-volume successes.
+ROUTINE = frozenset({"login_succeeded", "google_login", "login_mfa_required", "logout"})
 # Events named like this record an attempt, a fact that must outlive a rollback.
 ATTEMPT_SUFFIXES = ("_failed", "_refused", "_detected")
 # Details are meant to be small; a runaway value is cut rather than stored whole.
@@ -96,6 +98,14 @@ def _persist(row: dict) -> None:
 def _insert(row: dict) -> None:
     from accounts.models import AuthEvent
 
+    connection = connections[DEFAULT_DB_ALIAS]
+    if row["type"] in ROUTINE and connection.vendor == "postgresql":
+        # Every login writes one: it need not wait for the WAL flush. A crash can lose the
+        # last fraction of a second of these rows, never an attempt, a ban or a change.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            AuthEvent.objects.create(**row)
+        return
     AuthEvent.objects.create(**row)
 
 

@@ -1,19 +1,17 @@
 """Reads about users for operators (the admin API and the admin site)."""
 
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.exceptions import UserNotFound
+from accounts.mfa.devices import has_totp_annotation
 from accounts.models import User
 
 
 def users_for_operators() -> QuerySet[User]:
     """Users with what an operator's list shows: roles and whether 2FA is on."""
     return (
-        User.objects.annotate(
-            has_totp=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
-        )
+        User.objects.annotate(has_totp=has_totp_annotation())
         .prefetch_related(Prefetch("groups", queryset=Group.objects.order_by("name")))
         .order_by("-date_joined", "pk")
     )

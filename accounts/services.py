@@ -20,6 +20,7 @@ from accounts.exceptions import (
     InvalidRequest,
 )
 from accounts.mfa.challenge import Challenge
+from accounts.mfa.devices import has_totp_annotation
 from accounts.mfa.services import mfa_enabled, mfa_login_start
 from accounts.models import User
 from accounts.roles import role_default_grant
@@ -102,7 +103,7 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     """The user whose password this is, or InvalidCredentials / AccountDisabled, or
     RateLimited while the address is locked out (accounts/lockout.py)."""
     email = normalize_email(email)
-    user = User.objects.filter(email=email).first()
+    user = User.objects.filter(email=email).annotate(has_totp=has_totp_annotation()).first()
     wait = lockout.login_lockout_wait(email)
     if wait:
         # Checked before the password, so a locked account gives no hint of a right guess.

@@ -32,6 +32,8 @@ SCALES = {"1k": 1_000, "1m": 1_000_000}
 PASSWORD = "bench correct horse battery"  # noqa: S105 - the seeded users' known password
 CSRF = "benchCsrfSecret0123456789abcdefA"  # 32 letters and digits: a valid CSRF secret
 SELF_TOKENS = 512
+# Expired refresh tokens for purge_expired to delete during a refresh phase.
+PURGE_ROWS = int(os.environ.get("BENCH_PURGE_ROWS", "300000"))
 REFRESH_CHAINS = 8
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -203,6 +205,53 @@ def seed(n: int) -> dict:
         "bytes_per_session_row": round(session_bytes / n, 1),
         "redis_bytes_per_session": round((after - before) / n, 1),
     }
+
+
+def seed_dead_refresh_tokens(n: int, count: int) -> int:
+    """COPY `count` refresh tokens that expired yesterday onto the seeded sessions: the work
+    `purge_expired` does while the refresh phase beside it runs."""
+    from django.db import connection
+
+    now = datetime.now(tz=UTC)
+    with connection.cursor(), connection.connection.cursor() as cur:
+        with cur.copy(
+            "COPY tokens_refreshtoken (session_id, token_hash, created_at, expires_at) FROM STDIN"
+        ) as copy:
+            for j in range(count):
+                digest = hashlib.sha256(f"bench-dead-{j}".encode()).hexdigest()
+                copy.write_row(
+                    (session_id(j % n), digest, now - timedelta(days=8), now - timedelta(days=1))
+                )
+        cur.execute("ANALYZE tokens_refreshtoken")
+    return count
+
+
+class Purge:
+    """`manage.py purge_expired` in the background, the way cron would run it."""
+
+    def __init__(self, env: dict):
+        self.env = env
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "purge_expired"],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        return self
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def __exit__(self, *exc):
+        output, _ = self.proc.communicate()
+        self.seconds = round(time.perf_counter() - self.started, 1)
+        self.output = output.strip()
 
 
 def write_self_tokens(n: int, path: Path) -> None:
@@ -456,6 +505,19 @@ def judge(results: dict) -> list[dict]:
                 "pass": ok,
             }
         )
+    if "refresh_during_purge" in e:
+        # The phase right before it, same chains and length, without the purge.
+        cost = e["refresh_during_purge"]["rps"] / e["refresh"]["rps"]
+        table.append(
+            {
+                "endpoint": "POST /auth/refresh/ during purge",
+                **{k: e["refresh_during_purge"][k] for k in ("rps", "p50_ms", "p99_ms", "errors")},
+                "ratio": round(cost, 3),
+                "unit": "x refresh alone",
+                "target": 0.90,
+                "pass": cost >= 0.90 and e["refresh_during_purge"]["errors"] == 0,
+            }
+        )
     p50_ratio = e["login_single"]["p50_ms"] / a["verify_ms_p50"]
     table.append(
         {
@@ -546,6 +608,10 @@ def print_table(results: dict) -> None:
         f"(table + indexes, target <= 250), {s['redis_bytes_per_session']} B of Redis per "
         f"session (target <= 512)"
     )
+    if results.get("purge"):
+        p = results["purge"]
+        span = "ran through the whole phase" if p["ran_through_the_phase"] else "ended within it"
+        print(f"purge_expired beside the refresh phase: {p['output']} ({p['seconds']} s; {span})")
     before = {w["pid"]: w for w in results["workers_before_login"]}
     for w in results["workers"]:
         grown = w["peak_rss_mb"] - before.get(w["pid"], w)["peak_rss_mb"]
@@ -663,6 +729,26 @@ def main() -> int:
             env=common,
         )
         drf_runs.append(run_phase("floor DRF", "get.lua", "/bench/drf"))
+        log(f"purge_expired during refresh: seeding {PURGE_ROWS} expired refresh tokens")
+        seed_dead_refresh_tokens(n, PURGE_ROWS)
+        chains.take(chain_file)
+        with Purge(env) as purge:
+            endpoints["refresh_during_purge"] = run_phase(
+                "refresh while purge_expired runs",
+                "refresh.lua",
+                "/auth/refresh/",
+                threads=REFRESH_CHAINS,
+                connections=REFRESH_CHAINS,
+                env=common,
+            )
+            still_running = purge.running()
+        purge_info = {
+            "rows": PURGE_ROWS,
+            "seconds": purge.seconds,
+            "ran_through_the_phase": still_running,
+            "output": purge.output,
+        }
+        log(f"  {purge_info}")
         json_runs.append(run_phase("floor JsonResponse", "get.lua", "/bench/json"))
         endpoints["jwks"] = run_phase("jwks", "get.lua", "/.well-known/jwks.json")
         json_runs.append(run_phase("floor JsonResponse", "get.lua", "/bench/json"))
@@ -725,6 +811,7 @@ def main() -> int:
         "storage": storage,
         "workers": workers_memory,
         "workers_before_login": memory_before_login,
+        "purge": purge_info,
     }
     baseline_path = RESULTS / "latest-1k.json"
     if args.scale != "1k" and baseline_path.exists():

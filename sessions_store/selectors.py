@@ -2,8 +2,7 @@
 
 import logging
 
-from django_otp import user_has_device
-
+from accounts.mfa.devices import user_has_totp
 from authsvc import clock
 from sessions_store.backends import get_session_store
 from sessions_store.backends.base import REVOKED, SessionStoreUnavailable, Snapshot
@@ -23,7 +22,7 @@ def snapshot_build(session: Session) -> Snapshot:
         name=user.name,
         roles=sorted(user.groups.values_list("name", flat=True)),
         email_verified=user.email_verified,
-        mfa_enabled=user_has_device(user, confirmed=True),
+        mfa_enabled=user_has_totp(user),
         date_joined=user.date_joined.isoformat(),
         amr=list(session.amr),
     )

@@ -28,6 +28,7 @@ from accounts.mfa.codes import (
     backup_codes_replace,
     code_check,
 )
+from accounts.mfa.devices import user_has_totp
 from accounts.mfa.qr import qr_svg
 from accounts.models import User
 from authsvc.http import ClientInfo
@@ -50,7 +51,7 @@ class TotpEnrolment:
 
 
 def mfa_enabled(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return user_has_totp(user)
 
 
 def _locked_devices(user_id, *, confirmed: bool) -> tuple[TOTPDevice | None, StaticDevice | None]:

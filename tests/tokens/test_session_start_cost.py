@@ -15,7 +15,18 @@ def test_login_commits_its_session_asynchronously(api, user):
     with CaptureQueriesContext(connection) as queries:
         assert api.login(user.email).status_code == 200
 
-    assert [q["sql"] for q in queries.captured_queries].count(ASYNC_COMMIT) == 1
+    statements = [q["sql"] for q in queries.captured_queries]
+    # One for the session and its refresh token, one for the login's audit row.
+    assert statements.count(ASYNC_COMMIT) == 2
+    first = statements.index(ASYNC_COMMIT)
+    assert any("sessions_store_session" in sql for sql in statements[first : first + 4])
+
+
+def test_a_failed_login_is_audited_with_a_synchronous_commit(api, user):
+    with CaptureQueriesContext(connection) as queries:
+        assert api.login(user.email, "wrong password").status_code == 401
+
+    assert ASYNC_COMMIT not in [q["sql"] for q in queries.captured_queries]
 
 
 def test_registration_keeps_a_synchronous_commit(api):
