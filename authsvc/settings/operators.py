@@ -9,3 +9,5 @@ AUTHSVC_AUDIT_RETENTION_DAYS = env_int("AUTHSVC_AUDIT_RETENTION_DAYS", 365, mini
 AUTHSVC_DEAD_SESSION_RETENTION_DAYS = env_int("AUTHSVC_DEAD_SESSION_RETENTION_DAYS", 30, minimum=0)
 # Rows per DELETE statement in `purge_expired`: short statements, short locks.
 AUTHSVC_PURGE_BATCH_SIZE = env_int("AUTHSVC_PURGE_BATCH_SIZE", 1000, minimum=1)
+# Pause between two of those statements, so a purge beside live traffic takes little of it.
+AUTHSVC_PURGE_PAUSE_MS = env_int("AUTHSVC_PURGE_PAUSE_MS", 50, minimum=0)

@@ -6,6 +6,8 @@ import tempfile
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-key-5e1d0c7a9b3f4e2d8c6a1b0f9e8d7c6b5a4")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/authsvc")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# Purges in tests delete a handful of rows in tiny batches; no need to pause between them.
+os.environ.setdefault("AUTHSVC_PURGE_PAUSE_MS", "0")
 os.environ.setdefault("AUTHSVC_KEYS_DIR", tempfile.mkdtemp(prefix="authsvc-test-keys-"))
 
 from .production import *

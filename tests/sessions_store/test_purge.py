@@ -114,3 +114,26 @@ def test_purge_lifts_ended_bans(user, clock):
 def test_purge_refuses_a_bad_batch_size(db):
     with pytest.raises(CommandError):
         call_command("purge_expired", "--batch-size", "0")
+
+
+def test_the_purge_pauses_between_full_batches(user, clock, settings, monkeypatch):
+    from authsvc.batching import delete_in_batches
+
+    settings.AUTHSVC_PURGE_PAUSE_MS = 20
+    pauses = []
+    monkeypatch.setattr("authsvc.batching.time.sleep", pauses.append)
+    session = Session.objects.create(
+        user=user, created_at=clock.now(), last_used_at=clock.now(), expires_at=clock.now()
+    )
+    for i in range(5):
+        RefreshToken.objects.create(
+            session=session,
+            token_hash=str(i).ljust(64, "0"),
+            created_at=clock.now() - timedelta(days=2),
+            expires_at=clock.now() - timedelta(days=1),
+        )
+
+    deleted = delete_in_batches(RefreshToken.objects.all(), batch_size=2)
+
+    assert deleted == 5
+    assert pauses == [0.02, 0.02]  # after the two full batches, not after the last
