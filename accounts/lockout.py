@@ -12,6 +12,7 @@ knows a user's address can slow that user's password logins but cannot lock them
 """
 
 import hashlib
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,10 +31,16 @@ def _key(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
-def login_lockout_wait(email: str) -> int:
-    """Seconds until the account of `email` may try a password again (0: now)."""
+@dataclass(frozen=True, slots=True)
+class LockoutState:
+    failures: int  # wrong passwords in a row
+    wait: int  # seconds until the next try is allowed (0: now)
+
+
+def login_lockout(email: str) -> LockoutState:
+    """Where the account of `email` stands: one cache round trip."""
     if not settings.RATELIMIT_ENABLE:
-        return 0
+        return LockoutState(failures=0, wait=0)
     key = _key(email)
     values = cache.get_many([_COUNT.format(key), _LAST.format(key)])
     failures = int(values.get(_COUNT.format(key)) or 0)
@@ -44,8 +51,15 @@ def login_lockout_wait(email: str) -> int:
         ceiling=settings.AUTHSVC_LOGIN_MAX_DELAY_SECONDS,
     )
     if not delay or last is None:
-        return 0
-    return max(0, int(last + delay - clock.now().timestamp() + 0.999))
+        return LockoutState(failures=failures, wait=0)
+    return LockoutState(
+        failures=failures, wait=max(0, int(last + delay - clock.now().timestamp() + 0.999))
+    )
+
+
+def login_lockout_wait(email: str) -> int:
+    """Seconds until the account of `email` may try a password again (0: now)."""
+    return login_lockout(email).wait
 
 
 def login_failure_count(email: str) -> int:

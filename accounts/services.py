@@ -104,13 +104,16 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     RateLimited while the address is locked out (accounts/lockout.py)."""
     email = normalize_email(email)
     user = User.objects.filter(email=email).annotate(has_totp=has_totp_annotation()).first()
-    wait = lockout.login_lockout_wait(email)
-    if wait:
+    state = lockout.login_lockout(email)
+    if state.wait:
         # Checked before the password, so a locked account gives no hint of a right guess.
         events.record(
-            "login_throttled", user_id=str(user.pk) if user else None, client=client, wait=wait
+            "login_throttled",
+            user_id=str(user.pk) if user else None,
+            client=client,
+            wait=state.wait,
         )
-        raise RateLimited(retry_after=wait)
+        raise RateLimited(retry_after=state.wait)
     if user is None or not user.has_usable_password():
         # Hash anyway, so an unknown email costs the same time as a wrong password
         # (the reason Django's ModelBackend does this, ticket #20760).
@@ -124,7 +127,8 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     # check_password re-hashes with the current hasher and parameters when they changed.
     if not user.check_password(password):
         _login_failed(email, user, client, reason="wrong_password")
-    lockout.login_failures_clear(email)
+    if state.failures:
+        lockout.login_failures_clear(email)
     if not user_may_log_in(user):
         # Only after the right password: a wrong one must not reveal that the account exists.
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
