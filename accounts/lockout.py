@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from authsvc import clock
-from authsvc.ratelimit import backoff_delay
+from authsvc.ratelimit import backoff_wait, counter_incr
 
 _COUNT = "authsvc:lockout:n:{}"
 _LAST = "authsvc:lockout:t:{}"
@@ -44,17 +44,14 @@ def login_lockout(email: str) -> LockoutState:
     key = _key(email)
     values = cache.get_many([_COUNT.format(key), _LAST.format(key)])
     failures = int(values.get(_COUNT.format(key)) or 0)
-    last = values.get(_LAST.format(key))
-    delay = backoff_delay(
+    wait = backoff_wait(
         failures,
+        last=values.get(_LAST.format(key)),
+        now=clock.now().timestamp(),
         free=settings.AUTHSVC_LOGIN_FREE_FAILURES,
         ceiling=settings.AUTHSVC_LOGIN_MAX_DELAY_SECONDS,
     )
-    if not delay or last is None:
-        return LockoutState(failures=failures, wait=0)
-    return LockoutState(
-        failures=failures, wait=max(0, int(last + delay - clock.now().timestamp() + 0.999))
-    )
+    return LockoutState(failures=failures, wait=wait)
 
 
 def login_lockout_wait(email: str) -> int:
@@ -65,12 +62,7 @@ def login_lockout_wait(email: str) -> int:
 def login_failure_count(email: str) -> int:
     """Count a wrong password for `email`; returns the failures in a row."""
     key = _key(email)
-    cache.add(_COUNT.format(key), 0, timeout=_MEMORY_SECONDS)
-    try:
-        failures = cache.incr(_COUNT.format(key))
-    except ValueError:  # expired between add and incr
-        cache.set(_COUNT.format(key), 1, timeout=_MEMORY_SECONDS)
-        failures = 1
+    failures = counter_incr(_COUNT.format(key), timeout=_MEMORY_SECONDS)
     cache.set(_LAST.format(key), clock.now().timestamp(), timeout=_MEMORY_SECONDS)
     return failures
 

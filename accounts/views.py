@@ -24,7 +24,7 @@ from accounts.serializers import (
 )
 from authsvc.api import APIView
 from authsvc.http import client_info
-from authsvc.ratelimit import rate, rate_limit, rate_limit_count, rate_limit_peek
+from authsvc.ratelimit import rate_limit, rate_limit_count, rate_limit_ip, rate_limit_peek
 from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import clear_auth_cookies, set_auth_cookies
 
@@ -45,8 +45,8 @@ class RegisterView(APIView):
 
     @extend_schema(request=RegisterSerializer, responses={201: UserIdSerializer})
     def post(self, request):
+        rate_limit_ip(request, "register_ip")
         client = client_info(request)
-        rate_limit(request, group="register_ip", key=client.ip or "", rate=rate("register_ip"))
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user, issued = services.user_register(**data.validated_data, client=client)
@@ -67,11 +67,7 @@ class LoginView(APIView):
         data.is_valid(raise_exception=True)
         client = client_info(request)
         # Failures only: a shared office IP must not be locked out by its own good logins.
-        limit = {
-            "group": "login_failed_ip",
-            "key": client.ip or "",
-            "rate": rate("login_failed_ip"),
-        }
+        limit = {"group": "login_failed_ip", "key": client.ip or ""}
         rate_limit_peek(request, **limit)
         try:
             outcome = services.user_login(**data.validated_data, client=client)
@@ -126,12 +122,8 @@ class PasswordResetView(APIView):
         client = client_info(request)
         email = normalize_email(data.validated_data["email"])
         # Per address as well as per IP: one address must not be bombed from many IPs.
-        rate_limit(
-            request, group="password_reset_ip", key=client.ip or "", rate=rate("password_reset_ip")
-        )
-        rate_limit(
-            request, group="password_reset_email", key=email, rate=rate("password_reset_email")
-        )
+        rate_limit_ip(request, "password_reset_ip")
+        rate_limit(request, group="password_reset_email", key=email)
         passwords.password_reset_request(email=email, client=client)
         return Response(
             {"detail": "If an account uses this address, a reset link is on its way."},
@@ -147,14 +139,8 @@ class PasswordResetConfirmView(APIView):
     def post(self, request):
         data = PasswordResetConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        client = client_info(request)
-        rate_limit(
-            request,
-            group="password_reset_confirm_ip",
-            key=client.ip or "",
-            rate=rate("password_reset_confirm_ip"),
-        )
-        passwords.password_reset_confirm(**data.validated_data, client=client)
+        rate_limit_ip(request, "password_reset_confirm_ip")
+        passwords.password_reset_confirm(**data.validated_data, client=client_info(request))
         response = Response({"detail": "Password reset; every session has been logged out."})
         clear_auth_cookies(response)
         return response
@@ -168,23 +154,15 @@ class EmailVerifyView(APIView):
     def post(self, request):
         data = EmailVerifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        client = client_info(request)
-        rate_limit(
-            request, group="email_verify_ip", key=client.ip or "", rate=rate("email_verify_ip")
-        )
-        verification.email_verify(key=data.validated_data["key"], client=client)
+        rate_limit_ip(request, "email_verify_ip")
+        verification.email_verify(key=data.validated_data["key"], client=client_info(request))
         return Response({"detail": "Email verified."})
 
 
 class EmailVerifyResendView(APIView):
     @extend_schema(request=None, responses={200: DetailSerializer, 202: DetailSerializer})
     def post(self, request):
-        rate_limit(
-            request,
-            group="email_verify_resend_user",
-            key=str(request.user.id),
-            rate=rate("email_verify_resend_user"),
-        )
+        rate_limit(request, group="email_verify_resend_user", key=str(request.user.id))
         if not verification.email_verification_resend(user_id=request.user.id):
             return Response({"detail": "Email already verified."})
         return Response({"detail": "A new verification link is on its way."}, status=202)

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 
 from accounts.emails import normalize_email
 from authsvc.http import client_ip
-from authsvc.ratelimit import RateLimited, rate, rate_limit_count, rate_limit_peek
+from authsvc.ratelimit import RateLimited, rate_limit_count, rate_limit_peek
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -39,7 +39,7 @@ class AdminSite(admin.AdminSite):
         limits = _login_limits(request)
         try:
             for group, key in limits:
-                rate_limit_peek(request, group=group, key=key, rate=rate(group))
+                rate_limit_peek(request, group=group, key=key)
         except RateLimited as exc:
             response = TemplateResponse(
                 request,
@@ -53,7 +53,7 @@ class AdminSite(admin.AdminSite):
         # A successful login redirects; anything else re-shows the form with its error.
         if response.status_code != 302:
             for group, key in limits:
-                rate_limit_count(request, group=group, key=key, rate=rate(group))
+                rate_limit_count(request, group=group, key=key)
         return response
 
 

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from accounts import events
 from authsvc import clock
 from authsvc.http import ClientInfo
-from authsvc.ratelimit import rate, rate_limit
+from authsvc.ratelimit import rate_limit
 from sessions_store.backends.base import Snapshot
 from sessions_store.models import Session
 from sessions_store.services import session_create, session_revoke, session_snapshot_extend
@@ -191,7 +191,7 @@ def _rotate(token_hash: str, client: ClientInfo) -> IssuedTokens | _ReuseDetecte
 def _session_refresh_count(session_id: str) -> None:
     """Count a rotation against the session's limit. Called inside the rotation's
     transaction: a refused one rolls back, and the presented token stays usable."""
-    rate_limit(None, group="refresh_session", key=session_id, rate=rate("refresh_session"))
+    rate_limit(None, group="refresh_session", key=session_id)
 
 
 @transaction.atomic

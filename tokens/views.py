@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from authsvc.api import APIView
 from authsvc.http import client_info, get_only
-from authsvc.ratelimit import rate, rate_limit
+from authsvc.ratelimit import rate_limit_ip
 from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens import services
 from tokens.authentication import raw_access_token
@@ -22,8 +22,8 @@ class RefreshView(APIView):
 
     @extend_schema(request=None, responses=UserIdSerializer)
     def post(self, request):
+        rate_limit_ip(request, "refresh_ip")
         client = client_info(request)
-        rate_limit(request, group="refresh_ip", key=client.ip or "", rate=rate("refresh_ip"))
         issued = services.refresh_token_rotate(
             raw=request.COOKIES.get(REFRESH_COOKIE), client=client
         )

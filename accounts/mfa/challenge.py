@@ -15,6 +15,7 @@ from django.core.cache import cache
 
 from accounts.exceptions import MfaChallengeExpired
 from authsvc import clock
+from authsvc.ratelimit import counter_incr
 
 _SALT = "authsvc.mfa.challenge"
 _KEY = "authsvc:mfa:challenge:{}"
@@ -70,12 +71,10 @@ def challenge_load(token: str | None) -> Challenge:
 def challenge_fail(challenge: Challenge) -> None:
     """Count a wrong code; after AUTHSVC_MFA_CHALLENGE_MAX_FAILURES the challenge is gone
     and the password has to be entered again."""
-    key = _FAILURES_KEY.format(challenge.id)
-    cache.add(key, 0, timeout=settings.AUTHSVC_MFA_CHALLENGE_TTL_SECONDS + _CACHE_SLACK_SECONDS)
-    try:
-        failures = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        failures = settings.AUTHSVC_MFA_CHALLENGE_MAX_FAILURES
+    failures = counter_incr(
+        _FAILURES_KEY.format(challenge.id),
+        timeout=settings.AUTHSVC_MFA_CHALLENGE_TTL_SECONDS + _CACHE_SLACK_SECONDS,
+    )
     if failures >= settings.AUTHSVC_MFA_CHALLENGE_MAX_FAILURES:
         challenge_end(challenge)
 

@@ -10,7 +10,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django_otp.oath import TOTP
@@ -18,7 +18,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from authsvc import clock
-from authsvc.ratelimit import backoff_delay
+from authsvc.ratelimit import backoff_wait
 
 TOTP_METHOD = "totp"
 BACKUP_CODE_METHOD = "backup_code"
@@ -92,24 +92,18 @@ def backup_code_consume(device: StaticDevice, code: str) -> bool:
 # kind of code was wrong, in django-otp's own throttling columns.
 
 
-def throttle_delay(failures: int) -> int:
-    """Seconds that must pass after the last failure before the next try: the first
-    AUTHSVC_MFA_FREE_FAILURES are free, then 2, 4, 8 ... up to the ceiling, so a guesser
-    gets about one try an hour while the owner is only slowed down."""
-    return backoff_delay(
-        failures,
+def throttle_wait(device: TOTPDevice, *, now: datetime) -> int:
+    """Seconds until `device` may be tried again (0: now): the first
+    AUTHSVC_MFA_FREE_FAILURES wrong codes in a row are free, then 2, 4, 8 ... up to the
+    ceiling, so a guesser gets about one try an hour while the owner is only slowed down."""
+    last = device.throttling_failure_timestamp
+    return backoff_wait(
+        device.throttling_failure_count,
+        last=last.timestamp() if last else None,
+        now=now.timestamp(),
         free=settings.AUTHSVC_MFA_FREE_FAILURES,
         ceiling=settings.AUTHSVC_MFA_MAX_DELAY_SECONDS,
     )
-
-
-def throttle_wait(device: TOTPDevice, *, now: datetime) -> int:
-    """Seconds until `device` may be tried again (0: now)."""
-    last = device.throttling_failure_timestamp
-    if not device.throttling_failure_count or last is None:
-        return 0
-    ready_at = last + timedelta(seconds=throttle_delay(device.throttling_failure_count))
-    return max(0, int((ready_at - now).total_seconds() + 0.999))
 
 
 @dataclass(frozen=True, slots=True)

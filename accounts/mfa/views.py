@@ -9,7 +9,7 @@ from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie
 from accounts.mfa.serializers import CodeSerializer, DisableSerializer, TotpEnrolmentSerializer
 from authsvc.api import APIView
 from authsvc.http import client_info
-from authsvc.ratelimit import rate, rate_limit
+from authsvc.ratelimit import rate_limit_ip
 from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import set_auth_cookies
 
@@ -47,8 +47,8 @@ class MfaVerifyView(APIView):
 
     @extend_schema(request=CodeSerializer, responses=UserIdSerializer)
     def post(self, request):
+        rate_limit_ip(request, "mfa_verify_ip")
         client = client_info(request)
-        rate_limit(request, group="mfa_verify_ip", key=client.ip or "", rate=rate("mfa_verify_ip"))
         data = CodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:

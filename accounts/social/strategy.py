@@ -11,7 +11,7 @@ from django.core import signing
 from django.http import HttpResponse
 from social_django.strategy import DjangoStrategy
 
-from tokens.conf import token_settings
+from tokens.cookies import expire_cookie, set_cookie
 
 FLOW_COOKIE = "google_oauth"
 FLOW_COOKIE_PATH = "/auth/google/"
@@ -50,17 +50,20 @@ def flow_state_save(response: HttpResponse, state: FlowState) -> None:
     if not state.modified:
         return
     if not state:
-        response.delete_cookie(FLOW_COOKIE, path=FLOW_COOKIE_PATH, samesite="Lax")
+        flow_state_clear(response)
         return
-    response.set_cookie(
+    set_cookie(
+        response,
         FLOW_COOKIE,
         signing.dumps(dict(state), salt=_SALT, compress=True),
         max_age=settings.AUTHSVC_GOOGLE_FLOW_TTL_SECONDS,
         path=FLOW_COOKIE_PATH,
-        secure=token_settings.cookie_secure,
-        httponly=True,
         samesite="Lax",
     )
+
+
+def flow_state_clear(response: HttpResponse) -> None:
+    expire_cookie(response, FLOW_COOKIE, path=FLOW_COOKIE_PATH, samesite="Lax")
 
 
 class FlowCookieStrategy(DjangoStrategy):

@@ -30,11 +30,11 @@ from accounts.social.exceptions import (
     GoogleFlowFailed,
     GoogleNotConfigured,
 )
-from accounts.social.strategy import FLOW_COOKIE, FLOW_COOKIE_PATH, flow_state_save
+from accounts.social.strategy import flow_state_clear, flow_state_save
 from authsvc.api import APIView
 from authsvc.errors import ServiceError, error_body
 from authsvc.http import client_info, get_only
-from authsvc.ratelimit import rate, rate_limit
+from authsvc.ratelimit import rate_limit_ip
 from sessions_store.selectors import session_snapshot
 from tokens.cookies import set_auth_cookies
 
@@ -97,14 +97,12 @@ def google_callback(request):
         logger.exception("Google login failed unexpectedly")
         response = HttpResponseRedirect(_return_url(error="server_error"))
     # The flow's state is single-use, whatever happened.
-    response.delete_cookie(FLOW_COOKIE, path=FLOW_COOKIE_PATH, samesite="Lax")
+    flow_state_clear(response)
     return response
 
 
 def _callback(request, client):
-    rate_limit(
-        request, group="google_callback_ip", key=client.ip or "", rate=rate("google_callback_ip")
-    )
+    rate_limit_ip(request, "google_callback_ip")
     strategy, backend = _backend(request)
     link = strategy.session.get(_LINK_KEY)
     if link:

@@ -3,16 +3,17 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.mfa.codes import (
     backup_code_clean,
     backup_code_hash,
     backup_codes_generate,
-    throttle_delay,
     throttle_wait,
     totp_matching_step,
 )
+from authsvc.ratelimit import backoff_delay
 
 # RFC 6238 appendix B, HMAC-SHA1, 8 digits, seed "12345678901234567890".
 RFC6238_SEED = b"12345678901234567890".hex()
@@ -83,7 +84,13 @@ def test_backup_codes_are_random_readable_and_hashed_forgivingly():
     [(0, 0), (1, 0), (3, 0), (4, 2), (5, 4), (8, 32), (14, 2048), (15, 3600), (10_000, 3600)],
 )
 def test_throttle_is_free_for_typos_then_doubles_up_to_an_hour(failures, delay):
-    assert throttle_delay(failures) == delay
+    delay_now = backoff_delay(
+        failures,
+        free=settings.AUTHSVC_MFA_FREE_FAILURES,
+        ceiling=settings.AUTHSVC_MFA_MAX_DELAY_SECONDS,
+    )
+
+    assert delay_now == delay
 
 
 def test_throttle_wait_counts_from_the_last_failure():
