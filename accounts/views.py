@@ -3,7 +3,6 @@ from dataclasses import replace
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import passwords, services, verification
@@ -22,27 +21,21 @@ from accounts.serializers import (
     ProfileUpdateSerializer,
     RegisterSerializer,
 )
-from authsvc.api import APIView
+from authsvc.api import APIView, PublicAPIView
 from authsvc.http import client_info
 from authsvc.ratelimit import rate_limit, rate_limit_count, rate_limit_ip, rate_limit_peek
 from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import clear_auth_cookies, set_auth_cookies
 
 
-class CsrfView(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
+class CsrfView(PublicAPIView):
     @extend_schema(responses=inline_serializer("CsrfToken", {"csrfToken": serializers.CharField()}))
     def get(self, request):
         # get_token marks the cookie for CsrfViewMiddleware to set on the response.
         return Response({"csrfToken": get_token(request._request)})
 
 
-class RegisterView(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
+class RegisterView(PublicAPIView):
     @extend_schema(request=RegisterSerializer, responses={201: UserIdSerializer})
     def post(self, request):
         rate_limit_ip(request, "register_ip")
@@ -57,10 +50,7 @@ class RegisterView(APIView):
         return response
 
 
-class LoginView(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
+class LoginView(PublicAPIView):
     @extend_schema(request=LoginSerializer, responses=UserIdSerializer)
     def post(self, request):
         data = LoginSerializer(data=request.data)
@@ -111,10 +101,7 @@ class PasswordChangeView(APIView):
         return Response({"detail": "Password changed; your other sessions have been logged out."})
 
 
-class PasswordResetView(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
+class PasswordResetView(PublicAPIView):
     @extend_schema(request=PasswordResetSerializer, responses={202: DetailSerializer})
     def post(self, request):
         data = PasswordResetSerializer(data=request.data)
@@ -131,10 +118,7 @@ class PasswordResetView(APIView):
         )
 
 
-class PasswordResetConfirmView(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
+class PasswordResetConfirmView(PublicAPIView):
     @extend_schema(request=PasswordResetConfirmSerializer, responses=DetailSerializer)
     def post(self, request):
         data = PasswordResetConfirmSerializer(data=request.data)
@@ -146,10 +130,7 @@ class PasswordResetConfirmView(APIView):
         return response
 
 
-class EmailVerifyView(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
+class EmailVerifyView(PublicAPIView):
     @extend_schema(request=EmailVerifySerializer, responses=DetailSerializer)
     def post(self, request):
         data = EmailVerifySerializer(data=request.data)

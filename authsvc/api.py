@@ -2,6 +2,7 @@
 
 from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework import exceptions
+from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView as DRFAPIView
 
 from tokens.authentication import bearer_token
@@ -56,3 +57,11 @@ class APIView(DRFAPIView):
         if csrf_required(request._request):
             enforce_csrf(request._request)
         super().initial(request, *args, **kwargs)
+
+
+class PublicAPIView(APIView):
+    """An endpoint that takes no access token (login, register, refresh, ...); CSRF still
+    applies to its writes."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)

@@ -1,10 +1,9 @@
 from django.http import HttpResponse, HttpResponseNotModified
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from authsvc.api import APIView
+from authsvc.api import PublicAPIView
 from authsvc.http import client_info, get_only
 from authsvc.ratelimit import rate_limit_ip
 from authsvc.serializers import DetailSerializer, UserIdSerializer
@@ -16,10 +15,7 @@ from tokens.exceptions import TokenInvalid
 from tokens.keys import get_keyring
 
 
-class RefreshView(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
+class RefreshView(PublicAPIView):
     @extend_schema(request=None, responses=UserIdSerializer)
     def post(self, request):
         rate_limit_ip(request, "refresh_ip")
@@ -39,10 +35,7 @@ class RefreshView(APIView):
         return response
 
 
-class LogoutView(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
+class LogoutView(PublicAPIView):
     @extend_schema(request=None, responses=DetailSerializer)
     def post(self, request):
         try:

@@ -1,13 +1,12 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.exceptions import MfaChallengeExpired
 from accounts.mfa import services
 from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie
 from accounts.mfa.serializers import CodeSerializer, DisableSerializer, TotpEnrolmentSerializer
-from authsvc.api import APIView
+from authsvc.api import APIView, PublicAPIView
 from authsvc.http import client_info
 from authsvc.ratelimit import rate_limit_ip
 from authsvc.serializers import DetailSerializer, UserIdSerializer
@@ -39,11 +38,8 @@ class TotpConfirmView(APIView):
         return Response({"backup_codes": codes})
 
 
-class MfaVerifyView(APIView):
+class MfaVerifyView(PublicAPIView):
     """The second step of a login: the challenge cookie plus a code give the session."""
-
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
 
     @extend_schema(request=CodeSerializer, responses=UserIdSerializer)
     def post(self, request):
