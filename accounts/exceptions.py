@@ -68,6 +68,14 @@ class MfaNotEnabled(ServiceError):
     kind = "invalid"
 
 
+class ReauthRequired(ServiceError):
+    """The session last proved a factor longer ago than AUTHSVC_REAUTH_MAX_AGE_SECONDS; a
+    sensitive change waits for POST /auth/reauth/."""
+
+    code = "reauth_required"
+    kind = "forbidden"
+
+
 class CannotBanSelf(ServiceError):
     """An operator may not lock themselves out."""
 

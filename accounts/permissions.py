@@ -1,6 +1,8 @@
 """DRF permissions read from the session snapshot (`request.user` is a SessionPrincipal)."""
 
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+
+from accounts.reauth import recent_auth_require
 
 
 def HasRole(*roles: str) -> type[BasePermission]:
@@ -19,3 +21,22 @@ def HasRole(*roles: str) -> type[BasePermission]:
 
     _HasRole.__name__ = _HasRole.__qualname__ = f"HasRole({', '.join(sorted(wanted))})"
     return _HasRole
+
+
+class RecentAuthentication(BasePermission):
+    """Writes need a session that proved a factor within AUTHSVC_REAUTH_MAX_AGE_SECONDS
+    (`403 reauth_required`, before the view changes anything); reads pass. After
+    IsAuthenticated, so a request without a session is still a 401."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        user = request.user
+        if user is None or not getattr(user, "is_authenticated", False):
+            return False
+        recent_auth_require(user.snapshot)
+        return True
+
+
+# The permission_classes of the step-up endpoints.
+STEP_UP = (IsAuthenticated, RecentAuthentication)

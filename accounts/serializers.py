@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.emails import EMAIL_MAX_LENGTH
+from accounts.mfa.serializers import CODE_MAX_LENGTH
 from authsvc.serializers import StrictCharField
 
 NAME_MAX_LENGTH = 150
@@ -60,3 +61,33 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
 
 class EmailVerifySerializer(serializers.Serializer):
     key = StrictCharField(max_length=512)
+
+
+class ReauthSerializer(serializers.Serializer):
+    """Exactly one proof: the password, or (accounts with 2FA) a TOTP or backup code."""
+
+    password = StrictCharField(
+        max_length=settings.AUTHSVC_PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        write_only=True,
+        required=False,
+    )
+    code = StrictCharField(max_length=CODE_MAX_LENGTH, trim_whitespace=True, required=False)
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise serializers.ValidationError("Send either password or code.")
+        return attrs
+
+
+class AuthTimeSerializer(serializers.Serializer):
+    auth_time = serializers.IntegerField()
+
+
+class EmailChangeSerializer(serializers.Serializer):
+    new_email = StrictCharField(max_length=EMAIL_MAX_LENGTH)
+    password = _password_field()
+
+
+class EmailChangeConfirmSerializer(serializers.Serializer):
+    key = StrictCharField(max_length=1024)

@@ -42,8 +42,8 @@ def _has_invisible_characters(value: str) -> bool:
     )
 
 
-def email_clean(email: str) -> str:
-    """The normal form of an address, or InvalidRequest if it is not one."""
+def email_clean(email: str, *, field: str = "email") -> str:
+    """The normal form of an address, or InvalidRequest (naming `field`) if it is not one."""
     normalized = normalize_email(email)
     try:
         # Checked on the input: IDNA would quietly drop some (a zero-width space in the
@@ -52,7 +52,7 @@ def email_clean(email: str) -> str:
             raise ValidationError("Enter a valid email address.")
         validate_email(normalized)
     except ValidationError as exc:
-        raise InvalidRequest(fields={"email": list(exc.messages)}) from exc
+        raise InvalidRequest(fields={field: list(exc.messages)}) from exc
     return normalized
 
 
@@ -104,31 +104,7 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     RateLimited while the address is locked out (accounts/lockout.py)."""
     email = normalize_email(email)
     user = User.objects.filter(email=email).annotate(has_totp=has_totp_annotation()).first()
-    state = lockout.login_lockout(email)
-    if state.wait:
-        # Checked before the password, so a locked account gives no hint of a right guess.
-        events.record(
-            "login_throttled",
-            user_id=str(user.pk) if user else None,
-            client=client,
-            wait=state.wait,
-        )
-        raise RateLimited(retry_after=state.wait)
-    if user is None or not user.has_usable_password():
-        # Hash anyway, so an unknown email costs the same time as a wrong password
-        # (the reason Django's ModelBackend does this, ticket #20760).
-        User().set_password(password)
-        _login_failed(
-            email,
-            user,
-            client,
-            reason="unknown_email" if user is None else "no_password",
-        )
-    # check_password re-hashes with the current hasher and parameters when they changed.
-    if not user.check_password(password):
-        _login_failed(email, user, client, reason="wrong_password")
-    if state.failures:
-        lockout.login_failures_clear(email)
+    password_verify(user=user, email=email, password=password, client=client)
     if not user_may_log_in(user):
         # Only after the right password: a wrong one must not reveal that the account exists.
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
@@ -139,10 +115,45 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     return user
 
 
-def _login_failed(email: str, user: User | None, client: ClientInfo, *, reason: str) -> NoReturn:
-    failures = lockout.login_failure_count(email)
+def password_verify(
+    *,
+    user: User | None,
+    email: str,
+    password: str,
+    client: ClientInfo,
+    attempt: str = "login",
+    sid: str | None = None,
+) -> None:
+    """The one password check, for a login and for a signed-in user proving the password
+    again (`attempt` names the events: "reauth", "email_change"): InvalidCredentials, or
+    RateLimited while `email` is locked out. Every door shares the lockout, so a stolen
+    session cannot guess the password faster than a login could."""
+    state = lockout.login_lockout(email)
     user_id = str(user.pk) if user else None
-    events.record("login_failed", user_id=user_id, client=client, reason=reason)
+    if state.wait:
+        # Checked before the password, so a locked account gives no hint of a right guess.
+        events.record(
+            f"{attempt}_throttled", user_id=user_id, sid=sid, client=client, wait=state.wait
+        )
+        raise RateLimited(retry_after=state.wait)
+    if user is None or not user.has_usable_password():
+        # Hash anyway, so an unknown email costs the same time as a wrong password
+        # (the reason Django's ModelBackend does this, ticket #20760).
+        User().set_password(password)
+        reason = "unknown_email" if user is None else "no_password"
+        _password_failed(email, user_id, client, attempt=attempt, sid=sid, reason=reason)
+    # check_password re-hashes with the current hasher and parameters when they changed.
+    if not user.check_password(password):
+        _password_failed(email, user_id, client, attempt=attempt, sid=sid, reason="wrong_password")
+    if state.failures:
+        lockout.login_failures_clear(email)
+
+
+def _password_failed(
+    email: str, user_id: str | None, client: ClientInfo, *, attempt: str, sid, reason: str
+) -> NoReturn:
+    failures = lockout.login_failure_count(email)
+    events.record(f"{attempt}_failed", user_id=user_id, sid=sid, client=client, reason=reason)
     if lockout.login_locked_after(failures):
         events.record("login_locked", user_id=user_id, client=client, failures=failures)
     raise InvalidCredentials()

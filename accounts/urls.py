@@ -18,6 +18,13 @@ urlpatterns = [
     ),
     path("email/verify/", views.EmailVerifyView.as_view(), name="email-verify"),
     path("email/verify/resend/", views.EmailVerifyResendView.as_view(), name="email-verify-resend"),
+    path("reauth/", views.ReauthView.as_view(), name="reauth"),
+    path("email/change/", views.EmailChangeView.as_view(), name="email-change"),
+    path(
+        "email/change/confirm/",
+        views.EmailChangeConfirmView.as_view(),
+        name="email-change-confirm",
+    ),
     path("2fa/totp/setup/", mfa_views.TotpSetupView.as_view(), name="mfa-totp-setup"),
     path("2fa/totp/confirm/", mfa_views.TotpConfirmView.as_view(), name="mfa-totp-confirm"),
     path("2fa/verify/", mfa_views.MfaVerifyView.as_view(), name="mfa-verify"),

@@ -5,13 +5,17 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts import passwords, services, verification
+from accounts import email_change, passwords, reauth, services, verification
 from accounts.emails import normalize_email
-from accounts.exceptions import InvalidCredentials
+from accounts.exceptions import InvalidCode, InvalidCredentials
 from accounts.mfa.challenge import Challenge
 from accounts.mfa.cookies import set_challenge_cookie
 from accounts.mfa.services import MFA_METHODS
+from accounts.permissions import STEP_UP
 from accounts.serializers import (
+    AuthTimeSerializer,
+    EmailChangeConfirmSerializer,
+    EmailChangeSerializer,
     EmailVerifySerializer,
     LoginSerializer,
     PasswordChangeSerializer,
@@ -19,6 +23,7 @@ from accounts.serializers import (
     PasswordResetSerializer,
     ProfileSerializer,
     ProfileUpdateSerializer,
+    ReauthSerializer,
     RegisterSerializer,
 )
 from authsvc.api import APIView, PublicAPIView
@@ -147,3 +152,58 @@ class EmailVerifyResendView(APIView):
         if not verification.email_verification_resend(user_id=request.user.id):
             return Response({"detail": "Email already verified."})
         return Response({"detail": "A new verification link is on its way."}, status=202)
+
+
+class ReauthView(APIView):
+    """The session proves a factor again, for the step-up endpoints (accounts/reauth.py)."""
+
+    @extend_schema(request=ReauthSerializer, responses=AuthTimeSerializer)
+    def post(self, request):
+        data = ReauthSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        client = client_info(request)
+        # Failures only, like login: the per-account side is the lockout and the 2FA throttle.
+        limit = {"group": "reauth_failed_ip", "key": client.ip or ""}
+        rate_limit_peek(request, **limit)
+        try:
+            auth_time = reauth.session_reauth(
+                user_id=request.user.id,
+                session_id=request.user.sid,
+                client=client,
+                **data.validated_data,
+            )
+        except (InvalidCredentials, InvalidCode):
+            rate_limit_count(request, **limit)
+            raise
+        return Response({"auth_time": auth_time})
+
+
+class EmailChangeView(APIView):
+    permission_classes = STEP_UP
+
+    @extend_schema(request=EmailChangeSerializer, responses={202: DetailSerializer})
+    def post(self, request):
+        data = EmailChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rate_limit(request, group="email_change_user", key=str(request.user.id))
+        email_change.email_change_request(
+            user_id=request.user.id,
+            session_id=request.user.sid,
+            client=client_info(request),
+            **data.validated_data,
+        )
+        return Response(
+            {"detail": "A confirmation link is on its way to the new address."}, status=202
+        )
+
+
+class EmailChangeConfirmView(PublicAPIView):
+    @extend_schema(request=EmailChangeConfirmSerializer, responses=DetailSerializer)
+    def post(self, request):
+        data = EmailChangeConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rate_limit_ip(request, "email_change_confirm_ip")
+        email_change.email_change_confirm(
+            key=data.validated_data["key"], client=client_info(request)
+        )
+        return Response({"detail": "Email changed."})

@@ -52,6 +52,7 @@ ERROR_CODES: dict[str, str] = {
     "google_error": "Google did not complete the sign-in.",
     "google_unavailable": "Google could not be reached; try again.",
     "cannot_ban_self": "You cannot ban your own account.",
+    "reauth_required": "Confirm your password or a code again (POST /auth/reauth/) to do this.",
     "server_error": "The server could not complete the request.",
 }
 

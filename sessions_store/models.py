@@ -18,6 +18,10 @@ class Session(models.Model):
     user_agent = models.CharField(max_length=512, blank=True)
     # How the user proved who they are, for the token's `amr` claim (RFC 8176 values).
     amr = models.JSONField(default=list)
+    # When the session last proved a factor (login, or POST /auth/reauth/): the token's
+    # `auth_time`, and what the step-up check reads. Refreshes never move it. Null only on
+    # rows older than the column, whose login time is `created_at`.
+    auth_time = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=64, blank=True)
 
@@ -31,6 +35,9 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.id} of {self.user_id}"
+
+    def authenticated_at(self):
+        return self.auth_time or self.created_at
 
     def is_alive(self, at) -> bool:
         return self.revoked_at is None and self.expires_at > at

@@ -25,6 +25,7 @@ def snapshot_build(session: Session) -> Snapshot:
         mfa_enabled=user_has_totp(user),
         date_joined=user.date_joined.isoformat(),
         amr=list(session.amr),
+        auth_time=int(session.authenticated_at().timestamp()),
     )
 
 
@@ -87,3 +88,11 @@ def live_sessions(user_id) -> list[Session]:
             user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
         ).order_by("-last_used_at")
     )
+
+
+def session_auth_time(sid: str):
+    """When a live session last proved a factor, from the database; None if it is not alive."""
+    session = Session.objects.filter(pk=sid, revoked_at__isnull=True).first()
+    if session is None or not session.is_alive(clock.now()):
+        return None
+    return session.authenticated_at()

@@ -54,6 +54,7 @@ def session_create(
         ip=client.ip,
         user_agent=client.user_agent,
         amr=amr,
+        auth_time=now,
     )
     snapshot = snapshot_build(session)
     _store_put(session, snapshot)
@@ -163,3 +164,18 @@ def session_revoke_by_operator(*, session_id, by=None, client: ClientInfo | None
         by=str(by.pk) if by else None,
     )
     return True
+
+
+def session_reauthenticated(*, session_id, user_id) -> datetime | None:
+    """The session proved a factor again: renew its `auth_time` in the database, then in
+    the cached snapshot. Returns the new time, or None if the session is no longer alive."""
+    now = clock.now()
+    updated = Session.objects.filter(
+        pk=session_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
+    ).update(auth_time=now)
+    if not updated:
+        return None
+    session = Session.objects.select_related("user").get(pk=session_id)
+    # The store's put never overwrites a tombstone, so a revocation racing this one wins.
+    _store_put(session, snapshot_build(session))
+    return now

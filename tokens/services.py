@@ -58,6 +58,7 @@ def _issue(snapshot: Snapshot, raw_refresh: str, refresh_expires_at: datetime) -
         roles=snapshot.roles,
         email_verified=snapshot.email_verified,
         amr=snapshot.amr,
+        auth_time=snapshot.auth_time,
     )
     return IssuedTokens(
         user_id=snapshot.user_id,

@@ -186,6 +186,20 @@ def backup_codes_regenerate(*, user_id, session_id, code: str, client: ClientInf
     return backup_codes
 
 
+def mfa_code_verify(*, user_id, code: str, client: ClientInfo, purpose: str) -> str:
+    """A signed-in user proves the second factor again (a TOTP or backup code, under the
+    account's throttle); returns the method, or InvalidCode / RateLimited / MfaNotEnabled."""
+    with transaction.atomic():
+        totp, static = _locked_devices(user_id, confirmed=True)
+        if totp is None:
+            raise MfaNotEnabled()
+        check = code_check(totp=totp, static=static, code=code)
+    method = _checked(check, user_id=user_id, client=client, purpose=purpose)
+    if not method:
+        raise InvalidCode()
+    return method
+
+
 def mfa_disable(*, user_id, session_id, password: str, code: str, client: ClientInfo) -> None:
     """Turn 2FA off with the password and a current code (TOTP or backup); every other
     session ends."""

@@ -6,6 +6,7 @@ from accounts.exceptions import MfaChallengeExpired
 from accounts.mfa import services
 from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie
 from accounts.mfa.serializers import CodeSerializer, DisableSerializer, TotpEnrolmentSerializer
+from accounts.permissions import STEP_UP
 from authsvc.api import APIView, PublicAPIView
 from authsvc.http import client_info
 from authsvc.ratelimit import rate_limit_ip
@@ -18,6 +19,8 @@ BackupCodesResponse = inline_serializer(
 
 
 class TotpSetupView(APIView):
+    permission_classes = STEP_UP
+
     @extend_schema(request=None, responses=TotpEnrolmentSerializer)
     def post(self, request):
         enrolment = services.totp_setup(user_id=request.user.id)
@@ -25,6 +28,8 @@ class TotpSetupView(APIView):
 
 
 class TotpConfirmView(APIView):
+    permission_classes = STEP_UP
+
     @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)
     def post(self, request):
         data = CodeSerializer(data=request.data)
@@ -65,6 +70,8 @@ class MfaVerifyView(PublicAPIView):
 
 
 class BackupCodesView(APIView):
+    permission_classes = STEP_UP
+
     @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)
     def post(self, request):
         data = CodeSerializer(data=request.data)
@@ -79,6 +86,8 @@ class BackupCodesView(APIView):
 
 
 class MfaDisableView(APIView):
+    permission_classes = STEP_UP
+
     @extend_schema(request=DisableSerializer, responses=DetailSerializer)
     def post(self, request):
         data = DisableSerializer(data=request.data)

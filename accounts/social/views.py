@@ -24,6 +24,7 @@ from social_django.utils import load_backend, load_strategy
 
 from accounts.mfa.challenge import Challenge
 from accounts.mfa.cookies import set_challenge_cookie
+from accounts.permissions import STEP_UP
 from accounts.social import services
 from accounts.social.exceptions import (
     GoogleAlreadyLinked,
@@ -138,7 +139,11 @@ def _social_error_code(exc: SocialAuthBaseException) -> str:
 
 
 class GoogleLinkView(APIView):
-    """The signed-in user's Google link: see it, start linking, unlink."""
+    """The signed-in user's Google link: see it, start linking, unlink. Linking and
+    unlinking need a recently authenticated session: a Google account linked by a thief
+    would be a way back in after the owner changed the password."""
+
+    permission_classes = STEP_UP
 
     @extend_schema(
         responses=inline_serializer(

@@ -10,6 +10,9 @@ AUTHSVC_JWT_AUDIENCE = env_str("AUTHSVC_JWT_AUDIENCE", "authsvc")
 AUTHSVC_ACCESS_TTL_SECONDS = env_int("AUTHSVC_ACCESS_TTL_SECONDS", 900, minimum=1)
 AUTHSVC_REFRESH_TTL_SECONDS = env_int("AUTHSVC_REFRESH_TTL_SECONDS", 604800, minimum=1)
 AUTHSVC_REFRESH_REUSE_GRACE_SECONDS = env_int("AUTHSVC_REFRESH_REUSE_GRACE_SECONDS", 5, minimum=0)
+# Step-up: adding or removing a second factor, linking Google and changing the email need a
+# session that proved a factor (login or POST /auth/reauth/) at most this long ago.
+AUTHSVC_REAUTH_MAX_AGE_SECONDS = env_int("AUTHSVC_REAUTH_MAX_AGE_SECONDS", 300, minimum=1)
 AUTHSVC_JWKS_MAX_AGE_SECONDS = env_int("AUTHSVC_JWKS_MAX_AGE_SECONDS", 300, minimum=0)
 
 AUTHSVC_COOKIE_SECURE = env_bool("AUTHSVC_COOKIE_SECURE", not DEBUG)

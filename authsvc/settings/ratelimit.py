@@ -22,6 +22,12 @@ AUTHSVC_RATE_LIMITS = {
     "password_reset_confirm_ip": env_str("AUTHSVC_RATE_PASSWORD_RESET_CONFIRM_IP", "20/h"),
     "email_verify_resend_user": env_str("AUTHSVC_RATE_EMAIL_VERIFY_RESEND", "3/h"),
     "email_verify_ip": env_str("AUTHSVC_RATE_EMAIL_VERIFY_IP", "30/h"),
+    # Failed reauths (wrong password or code) per client IP; the per-account side is the
+    # lockout and the 2FA throttle, as for logins.
+    "reauth_failed_ip": env_str("AUTHSVC_RATE_REAUTH_FAILED_IP", "10/m"),
+    # Email change requests per user (each mails two addresses), confirmations per IP.
+    "email_change_user": env_str("AUTHSVC_RATE_EMAIL_CHANGE_USER", "5/h"),
+    "email_change_confirm_ip": env_str("AUTHSVC_RATE_EMAIL_CHANGE_CONFIRM_IP", "30/h"),
     "google_callback_ip": env_str("AUTHSVC_RATE_GOOGLE_CALLBACK_IP", "30/m"),
     # Failed Django admin logins per client IP and per username.
     "admin_login_ip": env_str("AUTHSVC_RATE_ADMIN_LOGIN_IP", "20/h"),

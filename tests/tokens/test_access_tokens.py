@@ -78,6 +78,8 @@ def test_access_token_claims(db, api, clock):
         "roles": ["user"],
         "email_verified": False,
         "amr": ["pwd"],
+        # OIDC's: when the session proved a factor, here the registration's login.
+        "auth_time": iat,
     }
     assert set(claims) >= CONTRACT_CLAIMS
     assert str(uuid.UUID(claims["sub"])) == claims["sub"]

@@ -1,0 +1,102 @@
+"""Changing the login email: asked for with the password by a recently authenticated
+session, done only when the link mailed to the new address is used.
+
+The old address gets a notice at once, so an owner whose session and password were both
+stolen learns of it while the old address still works for a password reset.
+"""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from accounts import events
+from accounts.exceptions import EmailTaken, InvalidRequest, ResetTokenInvalid
+from accounts.mail import front_end_link, send_templated_mail
+from accounts.models import User
+from accounts.services import email_clean, password_verify
+from accounts.tokens import email_change_key_make, email_change_key_matches, email_change_key_read
+from authsvc.http import ClientInfo
+from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
+
+
+def email_change_request(
+    *, user_id, session_id: str, new_email: str, password: str, client: ClientInfo
+) -> None:
+    """Mail a confirmation link to `new_email` and a notice to the current address.
+
+    InvalidRequest for an address that is not one (or is already the account's),
+    InvalidCredentials / RateLimited for the password (the login's check and lockout),
+    EmailTaken when another account has the address. Only a session holding the password,
+    recently authenticated and limited per user, can ask whether an address is taken.
+    """
+    new_email = email_clean(new_email, field="new_email")
+    user = User.objects.get(pk=user_id)
+    # Outside any transaction, so a wrong password is counted even though the caller fails.
+    password_verify(
+        user=user,
+        email=user.email,
+        password=password,
+        client=client,
+        attempt="email_change",
+        sid=session_id,
+    )
+    if new_email == user.email:
+        raise InvalidRequest(fields={"new_email": ["This is already the account's address."]})
+    if User.objects.filter(email=new_email).exists():
+        events.record("email_change_refused", user_id=str(user.pk), sid=session_id, client=client)
+        raise EmailTaken()
+    link = front_end_link(
+        settings.AUTHSVC_EMAIL_CHANGE_PATH,
+        key=email_change_key_make(user=user, new_email=new_email, session_id=session_id),
+    )
+    context = {
+        "name": user.name,
+        "old_email": user.email,
+        "new_email": new_email,
+        "valid_hours": max(1, settings.AUTHSVC_EMAIL_CHANGE_TTL_SECONDS // 3600),
+    }
+    old_email = user.email
+
+    def send() -> None:
+        send_templated_mail(
+            template="email_change_confirm", to=new_email, context={**context, "link": link}
+        )
+        send_templated_mail(template="email_change_notice", to=old_email, context=context)
+
+    transaction.on_commit(send)
+    events.record("email_change_requested", user_id=str(user.pk), sid=session_id, client=client)
+
+
+@transaction.atomic
+def email_change_confirm(*, key: str, client: ClientInfo) -> User:
+    """Use an email change link: the account's email becomes the new, verified address.
+
+    ResetTokenInvalid for a forged, expired or used key (a key is bound to the address and
+    password it was asked with, so it dies once either changed); EmailTaken when another
+    account took the address meanwhile. Every session but the one that asked ends: the login name
+    changed, and a session stolen before the change must not outlive it.
+    """
+    found = email_change_key_read(key)
+    user = None
+    if found is not None:
+        user = User.objects.select_for_update().filter(pk=found.user_id, is_active=True).first()
+    if user is None or not email_change_key_matches(found, user):
+        events.record("email_change_failed", user_id=str(user.pk) if user else None, client=client)
+        raise ResetTokenInvalid()
+    if User.objects.filter(email=found.new_email).exclude(pk=user.pk).exists():
+        events.record("email_change_refused", user_id=str(user.pk), client=client)
+        raise EmailTaken()
+    user.email = found.new_email
+    # The link arrived at the new address, so it is proven.
+    user.email_verified = True
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified"])
+    except IntegrityError as exc:
+        # A registration took the address between the check and the write.
+        raise EmailTaken() from exc
+    revoked = user_sessions_revoke(
+        user_id=user.pk, reason="email_changed", keep_session_id=found.session_id
+    )
+    user_snapshots_refresh(user=user)
+    events.record("email_changed", user_id=str(user.pk), client=client, revoked=revoked)
+    return user
