@@ -137,6 +137,17 @@ class UserAdmin(DjangoUserAdmin):
     def delete_model(self, request, obj):
         user_delete(user=obj, by=request.user, client=client_info(request))
 
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # A user's sessions and tokens cannot be deleted on their own here (ReadOnlyAdmin),
+        # but user_delete revokes them first and they go with the user.
+        read_only = {
+            str(model._meta.verbose_name)
+            for model, model_admin in self.admin_site._registry.items()
+            if isinstance(model_admin, ReadOnlyAdmin)
+        }
+        return deleted, model_count, perms_needed - read_only, protected
+
     def delete_queryset(self, request, queryset):
         for user in queryset:
             user_delete(user=user, by=request.user, client=client_info(request))

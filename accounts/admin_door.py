@@ -106,9 +106,12 @@ def _succeeded(session: Session, *, client: ClientInfo, **details) -> None:
     )
 
 
-def admin_session_alive(*, sid: str | None, user_id) -> Snapshot | None:
-    """The snapshot of a live admin session of `user_id`; None when it has ended."""
-    if not sid:
+def admin_session_alive(*, sid: str | None, user_id, expires_at: int | None) -> Snapshot | None:
+    """The snapshot of a live admin session of `user_id`; None when it has ended.
+
+    `expires_at` (Unix seconds, kept in the signed Django session at login) bounds it on
+    authsvc.clock: a cached snapshot lives up to one access lifetime and does not know it."""
+    if not sid or expires_at is None or clock.now().timestamp() >= expires_at:
         return None
     snapshot = session_snapshot(sid)
     if snapshot is None or snapshot.user_id != str(user_id):

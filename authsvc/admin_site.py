@@ -41,6 +41,7 @@ from authsvc.ratelimit import RateLimited, rate_limit_count, rate_limit_peek
 
 # Keys in Django's (admin-only) session.
 ADMIN_SID_KEY = "authsvc_admin_sid"
+ADMIN_EXPIRES_KEY = "authsvc_admin_expires"
 CHALLENGE_KEY = "authsvc_admin_challenge"
 NEXT_KEY = "authsvc_admin_next"
 # What a session without the required second factor may still open.
@@ -130,7 +131,7 @@ class AdminSite(admin.AdminSite):
             request.session[CHALLENGE_KEY] = step.token
             request.session[NEXT_KEY] = _next_url(request, self.name)
             return HttpResponseRedirect(reverse("admin:login_2fa", current_app=self.name))
-        _log_in(request, form.get_user(), step.pk)
+        _log_in(request, form.get_user(), step)
         return HttpResponseRedirect(_next_url(request, self.name))
 
     @method_decorator(never_cache)
@@ -154,7 +155,7 @@ class AdminSite(admin.AdminSite):
                 return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
             else:
                 next_url = request.session.get(NEXT_KEY) or reverse("admin:index")
-                _log_in(request, session.user, session.pk)
+                _log_in(request, session.user, session)
                 return HttpResponseRedirect(next_url)
         context = {
             **self.each_context(request),
@@ -223,17 +224,22 @@ def _admin_session_check(request):
     elsewhere, a revocation, a ban, a password change) is logged out here."""
     if not request.user.is_authenticated:
         return None
-    snapshot = admin_session_alive(sid=request.session.get(ADMIN_SID_KEY), user_id=request.user.pk)
+    snapshot = admin_session_alive(
+        sid=request.session.get(ADMIN_SID_KEY),
+        user_id=request.user.pk,
+        expires_at=request.session.get(ADMIN_EXPIRES_KEY),
+    )
     if snapshot is None:
         auth_logout(request)
     return snapshot
 
 
-def _log_in(request, user, sid) -> None:
+def _log_in(request, user, session) -> None:
     request.session.pop(CHALLENGE_KEY, None)
     request.session.pop(NEXT_KEY, None)
     auth_login(request, user, backend=_MODEL_BACKEND)
-    request.session[ADMIN_SID_KEY] = str(sid)
+    request.session[ADMIN_SID_KEY] = str(session.pk)
+    request.session[ADMIN_EXPIRES_KEY] = int(session.expires_at.timestamp())
 
 
 def _next_url(request, site_name: str) -> str:
