@@ -16,12 +16,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from social_django.models import UserSocialAuth
 
 from accounts import bans
+from accounts.admin_forms import OperatorPasswordForm, acting_operator
 from accounts.audit import user_events
 from accounts.bans import BAN_REASON_MAX_LENGTH
 from accounts.mfa.services import mfa_reset
 from accounts.models import AuthEvent, User
 from accounts.roles import user_roles, user_roles_changed
 from accounts.selectors import users_for_operators
+from accounts.services import user_delete, user_save_by_operator
 from authsvc import clock
 from authsvc.admin_site import ReadOnlyAdmin
 from authsvc.errors import ServiceError
@@ -115,8 +117,47 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),
     )
 
+    change_password_form = OperatorPasswordForm
+
     def get_queryset(self, request):
         return users_for_operators()
+
+    # Every write below goes through an accounts service, so it ends or re-caches the
+    # user's sessions at once (an admin edit must not leave a stale snapshot or a live
+    # token behind).
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        user_save_by_operator(
+            user=obj, changed=form.changed_data, by=request.user, client=client_info(request)
+        )
+
+    def delete_model(self, request, obj):
+        user_delete(user=obj, by=request.user, client=client_info(request))
+
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # A user's sessions and tokens cannot be deleted on their own here (ReadOnlyAdmin),
+        # but user_delete revokes them first and they go with the user.
+        read_only = {
+            str(model._meta.verbose_name)
+            for model, model_admin in self.admin_site._registry.items()
+            if isinstance(model_admin, ReadOnlyAdmin)
+        }
+        return deleted, model_count, perms_needed - read_only, protected
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            user_delete(user=user, by=request.user, client=client_info(request))
+
+    def user_change_password(self, request, id, form_url=""):
+        token = acting_operator.set((request.user, client_info(request)))
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            acting_operator.reset(token)
 
     @admin.display(description="roles")
     def roles(self, user):
@@ -134,6 +175,7 @@ class UserAdmin(DjangoUserAdmin):
     def sessions(self, user):
         rows = [
             (
+                session.get_kind_display(),
                 session.created_at.strftime("%Y-%m-%d %H:%M"),
                 session.last_used_at.strftime("%Y-%m-%d %H:%M"),
                 session.ip or "-",
@@ -145,11 +187,11 @@ class UserAdmin(DjangoUserAdmin):
         if not rows:
             return "None"
         return format_html(
-            "<table><tr><th>started</th><th>last used</th><th>IP</th><th>user agent</th>"
-            "<th></th></tr>{}</table>",
+            "<table><tr><th>kind</th><th>started</th><th>last used</th><th>IP</th>"
+            "<th>user agent</th><th></th></tr>{}</table>",
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                 '<td><a href="{}">revoke</a></td></tr>',
                 rows,
             ),
@@ -315,7 +357,11 @@ class AuthEventAdmin(ReadOnlyAdmin):
 
 
 # django-otp's own admin pages show the TOTP secret (and a QR code of it) to every staff
-# user; operators see devices on the user page above and can only reset them.
+# user; operators see devices on the user page above and can only reset them. Imported
+# first, so they are registered (and removed here) whatever the order of INSTALLED_APPS.
+import django_otp.plugins.otp_static.admin  # noqa: E402
+import django_otp.plugins.otp_totp.admin  # noqa: E402, F401
+
 for _model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)

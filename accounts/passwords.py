@@ -102,3 +102,38 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, client: C
     # The owner proved the mailbox: whoever was guessing the old password no longer matters.
     lockout.login_failures_clear(user.email)
     events.record("password_reset", user_id=str(user.pk), client=client, revoked=revoked)
+
+
+@transaction.atomic
+def password_set_by_operator(
+    *,
+    user: User,
+    new_password: str | None,
+    by: User | None = None,
+    client: ClientInfo | None = None,
+    keep_session_id=None,
+) -> int:
+    """An operator (the admin's password forms, `manage.py changepassword`) sets a password,
+    already checked by the caller's form against AUTH_PASSWORD_VALIDATORS, or none at all
+    (None: password logins off). Every session of the user ends but `keep_session_id` (the
+    admin changing their own password keeps the page they are on); returns how many ended."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if new_password is None:
+        locked.set_unusable_password()
+    else:
+        locked.set_password(new_password)
+    locked.save(update_fields=["password"])
+    # The caller's object too: Django re-keys its session with the new hash.
+    user.password = locked.password
+    revoked = user_sessions_revoke(
+        user_id=locked.pk, reason="password_set", keep_session_id=keep_session_id
+    )
+    events.record(
+        "password_set",
+        user_id=str(locked.pk),
+        sid=str(keep_session_id) if keep_session_id else None,
+        client=client,
+        by=str(by.pk) if by else None,
+        revoked=revoked,
+    )
+    return revoked

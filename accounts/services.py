@@ -1,6 +1,7 @@
 """Account writes: registration, password login, profile changes."""
 
 import unicodedata
+from collections.abc import Iterable
 from typing import NoReturn
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from accounts.roles import role_default_grant
 from accounts.verification import email_verification_send
 from authsvc.http import ClientInfo
 from authsvc.ratelimit import RateLimited
-from sessions_store.services import user_snapshots_refresh
+from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
 from tokens.services import IssuedTokens, session_start
 
 
@@ -179,3 +180,55 @@ def user_profile_update(*, user_id, name: str) -> User:
     user.save(update_fields=["name"])
     user_snapshots_refresh(user=user)
     return user
+
+
+# What the session snapshot (and so GET /auth/self/ and the next access token) shows of a
+# user, besides roles (accounts.roles) and 2FA (accounts.mfa.services).
+SNAPSHOT_FIELDS = frozenset({"email", "name", "email_verified"})
+# An operator's edit of these ends the user's sessions instead of re-caching them.
+ACCESS_FIELDS = frozenset({"is_active"})
+
+
+@transaction.atomic
+def user_save_by_operator(
+    *, user: User, changed: Iterable[str], by: User | None = None, client: ClientInfo | None = None
+) -> None:
+    """Save an operator's edit of a user (the admin's user form) and make it count at once:
+    a deactivated user's sessions end, other profile changes re-cache their snapshots.
+    Roles go through `accounts.roles.user_roles_changed`, bans through `accounts.bans`."""
+    changed = set(changed)
+    user.save()
+    if ACCESS_FIELDS & changed and not user.is_active:
+        revoked = user_sessions_revoke(user_id=user.pk, reason="deactivated")
+    else:
+        revoked = 0
+        if SNAPSHOT_FIELDS & changed:
+            user_snapshots_refresh(user=user)
+    if changed:
+        events.record(
+            "user_changed_by_operator",
+            user_id=str(user.pk),
+            client=client,
+            by=str(by.pk) if by else None,
+            fields=sorted(changed),
+            revoked=revoked,
+        )
+
+
+@transaction.atomic
+def user_delete(*, user: User, by: User | None = None, client: ClientInfo | None = None) -> int:
+    """Delete an account (the admin's delete page and bulk action). Its sessions are revoked
+    first, so the store holds tombstones and its access tokens fail at once rather than
+    living on as cached snapshots until they expire; returns how many sessions ended."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    revoked = user_sessions_revoke(user_id=locked.pk, reason="user_deleted")
+    user_id = str(locked.pk)
+    locked.delete()
+    events.record(
+        "user_deleted",
+        user_id=user_id,
+        client=client,
+        by=str(by.pk) if by else None,
+        revoked=revoked,
+    )
+    return revoked

@@ -82,3 +82,17 @@ def check_rate_limits(app_configs, **kwargs):
             id="authsvc.W002",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_admin_second_factor(app_configs, **kwargs):
+    if settings.DEBUG or settings.AUTHSVC_ADMIN_REQUIRE_2FA:
+        return []
+    return [
+        Warning(
+            "AUTHSVC_ADMIN_REQUIRE_2FA=0: staff without a second factor use the admin site "
+            "with their password alone.",
+            hint="A guessed or leaked staff password then opens the admin; leave it on.",
+            id="authsvc.W003",
+        )
+    ]

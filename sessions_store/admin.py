@@ -12,8 +12,8 @@ from sessions_store.services import session_revoke_by_operator
 
 @admin.register(Session)
 class SessionAdmin(ReadOnlyAdmin):
-    list_display = ("id", "user", "created_at", "last_used_at", "ip", "revoked_at")
-    list_filter = ("revoked_reason",)
+    list_display = ("id", "user", "kind", "created_at", "last_used_at", "ip", "revoked_at")
+    list_filter = ("kind", "revoked_reason")
     search_fields = ("user__email", "ip")
     list_select_related = ("user",)
     readonly_fields = [f.name for f in Session._meta.fields]

@@ -5,7 +5,12 @@ from django.db import models
 
 
 class Session(models.Model):
-    """The durable record of one login; its id is the `sid` claim of the access token."""
+    """The durable record of one login; its id is the `sid` claim of the access token, or,
+    for an admin site login, the id the admin's Django session holds."""
+
+    API = "api"
+    ADMIN = "admin"
+    KINDS = [(API, "API"), (ADMIN, "Admin site")]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -24,6 +29,8 @@ class Session(models.Model):
     auth_time = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=64, blank=True)
+    # An admin site session has no tokens; it ends by the same revocations as any other.
+    kind = models.CharField(max_length=8, choices=KINDS, default=API)
 
     class Meta:
         indexes = [

@@ -11,6 +11,8 @@ class SessionSerializer(serializers.Serializer):
     user_agent = serializers.CharField()
     device = serializers.SerializerMethodField()
     current = serializers.SerializerMethodField()
+    # "admin": an admin site login, listed so its owner can see and end it like any other.
+    kind = serializers.ChoiceField(choices=["api", "admin"])
 
     def get_device(self, session) -> str:
         return describe_user_agent(session.user_agent)

@@ -43,7 +43,7 @@ def _store_revoke(sids: list[str], user_id: str) -> None:
 
 
 def session_create(
-    *, user, client: ClientInfo, amr: list[str], expires_at: datetime
+    *, user, client: ClientInfo, amr: list[str], expires_at: datetime, kind: str = Session.API
 ) -> tuple[Session, Snapshot]:
     now = clock.now()
     session = Session.objects.create(
@@ -55,6 +55,7 @@ def session_create(
         user_agent=client.user_agent,
         amr=amr,
         auth_time=now,
+        kind=kind,
     )
     snapshot = snapshot_build(session)
     _store_put(session, snapshot)

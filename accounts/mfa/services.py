@@ -2,7 +2,9 @@
 turn 2FA off, and the operator's reset. The API views and the admin call these."""
 
 from base64 import b32encode
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -35,6 +37,8 @@ from authsvc.http import ClientInfo
 from authsvc.ratelimit import RateLimited
 from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
 from tokens.services import IssuedTokens, session_start
+
+Started = TypeVar("Started")
 
 MFA_METHODS = (TOTP_METHOD, BACKUP_CODE_METHOD)
 # RFC 8176's value for a one-time password, added to the first factor's in the token.
@@ -133,27 +137,13 @@ def mfa_login_start(*, user: User, amr: list[str]) -> challenges.Challenge:
 def mfa_login_complete(*, token: str | None, code: str, client: ClientInfo) -> IssuedTokens:
     """Finish a challenged login with a TOTP or backup code: a session like any login's,
     with "otp" added to its amr."""
-    challenge = challenges.challenge_load(token)
-    with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=challenge.user_id).first()
-        totp, static = _locked_devices(challenge.user_id, confirmed=True)
-        if user is None or totp is None:
-            # The account or its 2FA went away while the challenge waited.
-            challenges.challenge_end(challenge)
-            raise MfaChallengeExpired()
-        check = code_check(totp=totp, static=static, code=code)
-        issued = None
-        if check.ok:
-            if not user_may_log_in(user):
-                challenges.challenge_end(challenge)
-                raise AccountDisabled()
-            # Inside the transaction: a losing racer rolls its code use back.
-            challenges.challenge_consume(challenge)
-            issued = session_start(user=user, client=client, amr=[*challenge.amr, OTP_AMR])
-    method = _checked(check, user_id=challenge.user_id, client=client, purpose="login")
-    if issued is None:
-        challenges.challenge_fail(challenge)
-        raise InvalidCode()
+    issued, challenge, method = mfa_challenge_complete(
+        token=token,
+        code=code,
+        client=client,
+        purpose="login",
+        start=lambda user, amr: session_start(user=user, client=client, amr=amr),
+    )
     events.record(
         "login_succeeded",
         user_id=challenge.user_id,
@@ -163,6 +153,42 @@ def mfa_login_complete(*, token: str | None, code: str, client: ClientInfo) -> I
         mfa_method=method,
     )
     return issued
+
+
+def mfa_challenge_complete(
+    *,
+    token: str | None,
+    code: str,
+    client: ClientInfo,
+    purpose: str,
+    start: Callable[[User, list[str]], Started],
+) -> tuple[Started, challenges.Challenge, str]:
+    """Check the second factor of a challenged login (the API's and the admin site's) and,
+    when it is right, call `start(user, amr)` to open the session; returns what `start`
+    returned, the challenge and the method used. InvalidCode, RateLimited,
+    MfaChallengeExpired or AccountDisabled otherwise."""
+    challenge = challenges.challenge_load(token)
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=challenge.user_id).first()
+        totp, static = _locked_devices(challenge.user_id, confirmed=True)
+        if user is None or totp is None:
+            # The account or its 2FA went away while the challenge waited.
+            challenges.challenge_end(challenge)
+            raise MfaChallengeExpired()
+        check = code_check(totp=totp, static=static, code=code)
+        started = None
+        if check.ok:
+            if not user_may_log_in(user):
+                challenges.challenge_end(challenge)
+                raise AccountDisabled()
+            # Inside the transaction: a losing racer rolls its code use back.
+            challenges.challenge_consume(challenge)
+            started = start(user, [*challenge.amr, OTP_AMR])
+    method = _checked(check, user_id=challenge.user_id, client=client, purpose=purpose)
+    if started is None:
+        challenges.challenge_fail(challenge)
+        raise InvalidCode()
+    return started, challenge, method
 
 
 def backup_codes_regenerate(*, user_id, session_id, code: str, client: ClientInfo) -> list[str]:

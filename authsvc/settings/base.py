@@ -24,8 +24,11 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    # The admin with a rate-limited login (authsvc/admin_site.py).
-    "authsvc.admin_site.AdminConfig",
+    # The admin with a rate-limited, two-step login (authsvc/admin_site.py).
+    "authsvc.admin_apps.AdminConfig",
+    # Before django.contrib.auth so its `changepassword` command (which ends the user's
+    # sessions) replaces Django's.
+    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,7 +42,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "authsvc",
-    "accounts",
     "tokens",
     "sessions_store",
 ]

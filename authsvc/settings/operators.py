@@ -1,7 +1,12 @@
-"""Operators' settings: audit retention and the purge (the admin login's rate limits are in
-ratelimit.py)."""
+"""Operators' settings: the admin site's second factor, audit retention and the purge (the
+admin login's rate limits are in ratelimit.py, its session lifetime in sessions.py)."""
 
-from .env import env_int
+from .base import DEBUG
+from .env import env_bool, env_int
+
+# Staff without a confirmed second factor see only the page that tells them to enrol; with a
+# factor, the admin login always asks for it (accounts/admin_door.py).
+AUTHSVC_ADMIN_REQUIRE_2FA = env_bool("AUTHSVC_ADMIN_REQUIRE_2FA", not DEBUG)
 
 # AuthEvent rows older than this are deleted by `manage.py purge_expired`.
 AUTHSVC_AUDIT_RETENTION_DAYS = env_int("AUTHSVC_AUDIT_RETENTION_DAYS", 365, minimum=1)

@@ -3,7 +3,7 @@
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .env import env_str
+from .env import env_int, env_str
 
 REDIS_URL = env_str("REDIS_URL") or None
 
@@ -35,10 +35,18 @@ else:
 
 AUTHSVC_SESSION_STORE = env_str("AUTHSVC_SESSION_STORE", AUTHSVC_SESSION_STORE)
 
-# Django's own sessions serve only the admin; signed cookies keep them out of the database.
+# An admin site login lasts this long, from the login (not renewed by use). It is a
+# `sessions_store.Session` row like any login, so every revocation ends it too.
+AUTHSVC_ADMIN_SESSION_TTL_SECONDS = env_int(
+    "AUTHSVC_ADMIN_SESSION_TTL_SECONDS", 8 * 3600, minimum=300
+)
+
+# Django's own sessions serve only the admin, for its login, CSRF and messages. Signed cookies
+# keep them out of the database: what makes one count is the sessions_store sid inside it,
+# checked on every admin request, so a copy of the cookie dies with that session.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_NAME = "admin_sessionid"
 SESSION_COOKIE_PATH = "/admin/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_AGE = AUTHSVC_ADMIN_SESSION_TTL_SECONDS

@@ -84,6 +84,21 @@ def test_production_without_redis_is_warned_about(tmp_path):
     assert "authsvc.W001" in result.stderr + result.stdout
 
 
+def test_an_admin_without_a_second_factor_is_warned_about(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        env_overrides={"DJANGO_SECRET_KEY": "k" * 50, "AUTHSVC_ADMIN_REQUIRE_2FA": "0"},
+        tmp_path=tmp_path,
+    )
+
+    assert "authsvc.W003" in result.stderr + result.stdout
+
+
+def test_the_admin_requires_a_second_factor_unless_debug():
+    assert settings.AUTHSVC_ADMIN_REQUIRE_2FA
+
+
 @pytest.mark.parametrize("path", ["/bench/json", "/bench/drf"])
 def test_bench_floors_are_not_mounted_by_default(client, path):
     assert not settings.AUTHSVC_BENCH

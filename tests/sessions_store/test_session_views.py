@@ -29,8 +29,18 @@ def test_list_shows_live_sessions_and_the_current_one(client_factory, user):
     assert rows["Firefox on Windows"]["current"] is True
     assert rows["Safari on iPhone"]["current"] is False
     row = rows["Firefox on Windows"]
-    assert set(row) == {"id", "created_at", "last_used_at", "ip", "user_agent", "device", "current"}
+    assert set(row) == {
+        "id",
+        "created_at",
+        "last_used_at",
+        "ip",
+        "user_agent",
+        "device",
+        "current",
+        "kind",
+    }
     assert row["ip"] == "127.0.0.1" and row["user_agent"] == FIREFOX
+    assert row["kind"] == "api"
 
 
 def test_list_hides_other_users_and_dead_sessions(client_factory, user, make_user):
