@@ -39,6 +39,10 @@ class TokenSettings:
         return timedelta(seconds=settings.AUTHSVC_REFRESH_REUSE_GRACE_SECONDS)
 
     @property
+    def session_max_age(self) -> timedelta:
+        return timedelta(seconds=settings.AUTHSVC_SESSION_MAX_AGE_SECONDS)
+
+    @property
     def jwks_max_age(self) -> int:
         return settings.AUTHSVC_JWKS_MAX_AGE_SECONDS
 

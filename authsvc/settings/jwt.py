@@ -10,6 +10,9 @@ AUTHSVC_JWT_AUDIENCE = env_str("AUTHSVC_JWT_AUDIENCE", "authsvc")
 AUTHSVC_ACCESS_TTL_SECONDS = env_int("AUTHSVC_ACCESS_TTL_SECONDS", 900, minimum=1)
 AUTHSVC_REFRESH_TTL_SECONDS = env_int("AUTHSVC_REFRESH_TTL_SECONDS", 604800, minimum=1)
 AUTHSVC_REFRESH_REUSE_GRACE_SECONDS = env_int("AUTHSVC_REFRESH_REUSE_GRACE_SECONDS", 5, minimum=0)
+# A session (and every refresh token and refresh cookie of it) ends this long after the login,
+# however often it is refreshed. 30 days.
+AUTHSVC_SESSION_MAX_AGE_SECONDS = env_int("AUTHSVC_SESSION_MAX_AGE_SECONDS", 2592000, minimum=1)
 AUTHSVC_JWKS_MAX_AGE_SECONDS = env_int("AUTHSVC_JWKS_MAX_AGE_SECONDS", 300, minimum=0)
 
 AUTHSVC_COOKIE_SECURE = env_bool("AUTHSVC_COOKIE_SECURE", not DEBUG)
