@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django_redis import get_redis_connection
 
+from sessions_store.backends.redis import SESSION_KEY
 from sessions_store.models import Session
 from tokens import services
 from tokens.models import RefreshToken
@@ -65,6 +67,8 @@ def test_a_session_ends_at_its_maximum_age_however_often_it_refreshes(rotation, 
     token = row(logged_in.cookie("refresh_token"))
     assert token.expires_at == cap == Session.objects.get().expires_at
     assert int(response.cookies["refresh_token"]["max-age"]) == 1
+    # The cached snapshot ends with the session too.
+    assert 0 < get_redis_connection("default").ttl(SESSION_KEY.format(token.session_id)) <= 1
     clock.advance(seconds=1)
 
     response = refresh(logged_in)
