@@ -123,8 +123,8 @@ def refresh_token_rotate(*, raw: str | None, client: ClientInfo) -> IssuedTokens
     Why that still catches a thief: two holders of one token can both get its successor only
     through the second case, which marks it; a marked token may be used once, so whichever of
     the two presents it second (outside the grace window) ends the session. A thief cannot
-    follow the victim along the chain for more than one step. The cost: a retry of a lost
-    answer is forgiven once per step, not twice in a row.
+    follow the victim along the chain for more than one step. The cost: if the answer to
+    refreshing a token that was itself handed out again is lost too, the retry logs out.
 
     No refresh reaches beyond the session's hard end (`AUTHSVC_SESSION_MAX_AGE_SECONDS` after
     its creation): the successor's expiry is capped there, and after it the token is invalid.
