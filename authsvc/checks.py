@@ -34,6 +34,15 @@ def check_tokens(app_configs, **kwargs):
                 id="authsvc.E003",
             )
         )
+    if settings.AUTHSVC_SESSION_MAX_AGE_SECONDS < settings.AUTHSVC_ACCESS_TTL_SECONDS:
+        errors.append(
+            Error(
+                "AUTHSVC_SESSION_MAX_AGE_SECONDS must not be shorter than "
+                "AUTHSVC_ACCESS_TTL_SECONDS.",
+                hint="A session capped below one access lifetime ends before the first refresh.",
+                id="authsvc.E004",
+            )
+        )
     return errors
 
 

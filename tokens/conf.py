@@ -43,6 +43,10 @@ class TokenSettings:
         return timedelta(seconds=settings.AUTHSVC_REAUTH_MAX_AGE_SECONDS)
 
     @property
+    def session_max_age(self) -> timedelta:
+        return timedelta(seconds=settings.AUTHSVC_SESSION_MAX_AGE_SECONDS)
+
+    @property
     def jwks_max_age(self) -> int:
         return settings.AUTHSVC_JWKS_MAX_AGE_SECONDS
 

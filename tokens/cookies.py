@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 
+from authsvc import clock
 from tokens.conf import token_settings
 
 ACCESS_COOKIE = "access_token"
@@ -46,7 +47,8 @@ def set_auth_cookies(response: HttpResponse, issued) -> None:
         response,
         REFRESH_COOKIE,
         issued.refresh_token,
-        max_age=int(token_settings.refresh_ttl.total_seconds()),
+        # Until the token's own expiry, which the session's maximum age may bring forward.
+        max_age=max(0, round((issued.refresh_expires_at - clock.now()).total_seconds())),
         path=REFRESH_COOKIE_PATH,
         samesite="Strict",
     )

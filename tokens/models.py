@@ -15,6 +15,10 @@ class RefreshToken(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # Set when this token was handed out a second time, to a retry of its parent presented
+    # after the grace window (an answer that may have been lost). Such a token may be used
+    # only once: presented again after its own grace window, it is theft.
+    redelivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"], name="refresh_expires_idx")]

@@ -13,6 +13,9 @@ AUTHSVC_REFRESH_REUSE_GRACE_SECONDS = env_int("AUTHSVC_REFRESH_REUSE_GRACE_SECON
 # Step-up: adding or removing a second factor, linking Google and changing the email need a
 # session that proved a factor (login or POST /auth/reauth/) at most this long ago.
 AUTHSVC_REAUTH_MAX_AGE_SECONDS = env_int("AUTHSVC_REAUTH_MAX_AGE_SECONDS", 300, minimum=1)
+# A session (and every refresh token and refresh cookie of it) ends this long after the login,
+# however often it is refreshed. 30 days.
+AUTHSVC_SESSION_MAX_AGE_SECONDS = env_int("AUTHSVC_SESSION_MAX_AGE_SECONDS", 2592000, minimum=1)
 AUTHSVC_JWKS_MAX_AGE_SECONDS = env_int("AUTHSVC_JWKS_MAX_AGE_SECONDS", 300, minimum=0)
 
 AUTHSVC_COOKIE_SECURE = env_bool("AUTHSVC_COOKIE_SECURE", not DEBUG)

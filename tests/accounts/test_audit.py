@@ -97,6 +97,9 @@ def test_reuse_is_stored_but_routine_refreshes_only_logged(logged_in, user, cloc
     clock.advance(seconds=1)
     assert logged_in.post_json("/auth/refresh/").status_code == 200
     clock.advance(seconds=60)
+    # The chain goes on, so the old token's successor is used: replaying it is theft.
+    assert logged_in.post_json("/auth/refresh/").status_code == 200
+    clock.advance(seconds=60)
     logged_in.cookies["refresh_token"] = old
     logged_in.post_json("/auth/refresh/")
 

@@ -65,6 +65,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
         ({"AUTHSVC_COOKIE_SECURE": "0"}, "authsvc.E002"),  # cookies without Secure
         ({"AUTHSVC_JWT_ALGORITHM": "HS256"}, "authsvc.E001"),  # a shared-secret algorithm
         ({"AUTHSVC_ARGON2_MEMORY_KIB": "1024"}, "authsvc.E011"),  # argon2 under OWASP's floor
+        ({"AUTHSVC_SESSION_MAX_AGE_SECONDS": "600"}, "authsvc.E004"),  # below the access TTL
     ],
 )
 def test_unsafe_values_are_refused(tmp_path, unsafe, check_id):

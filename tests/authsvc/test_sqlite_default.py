@@ -1,6 +1,7 @@
 """Smoke test of the embedded default `make run` gives: SQLite and the in-process store,
 served by the development server and driven over real HTTP."""
 
+import copy
 import http.cookiejar
 import json
 import os
@@ -67,6 +68,10 @@ def dev_server(tmp_path):
     server.wait(timeout=10)
 
 
+def refresh_cookie(jar) -> http.cookiejar.Cookie:
+    return copy.copy(next(c for c in jar if c.name == "refresh_token"))
+
+
 def test_embedded_default_serves_the_core_flows(dev_server):
     base, tmp_path = dev_server
     jar = http.cookiejar.CookieJar()
@@ -95,7 +100,14 @@ def test_embedded_default_serves_the_core_flows(dev_server):
     assert status == 201, body
     assert call("GET", "/auth/self/") == (200, call("GET", "/auth/self/")[1])
     assert call("GET", "/auth/self/")[1]["email"] == "smoke@example.com"
+    first = refresh_cookie(jar)
     assert call("POST", "/auth/refresh/")[0] == 200
+    successor = refresh_cookie(jar)
+    assert successor.value != first.value
+    # The portable rotation gives a retry of the same token the same successor.
+    jar.set_cookie(first)
+    assert call("POST", "/auth/refresh/")[0] == 200
+    assert refresh_cookie(jar).value == successor.value
     assert call("GET", "/readyz")[1]["checks"] == {"database": "ok", "session_store": "ok"}
     assert call("POST", "/auth/logout/")[0] == 200
     assert call("GET", "/auth/self/")[0] == 401

@@ -13,9 +13,10 @@ from django.db import connection
 
 from accounts.models import User
 from authsvc import clock
+from authsvc.http import ClientInfo
 from sessions_store.models import Session
 from tokens.models import RefreshToken
-from tokens.services import _ROTATE_SQL, refresh_token_hash
+from tokens.services import _ROTATE_SQL, _rotate_params, refresh_token_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -65,18 +66,7 @@ def assert_no_seq_scan(text: str) -> None:
 
 def test_rotation_finds_token_session_and_user_by_index(seeded):
     now = clock.now()
-    text = plan(
-        _ROTATE_SQL,
-        {
-            "now": now,
-            "hash": refresh_token_hash("plan-17"),
-            "new_hash": refresh_token_hash("new"),
-            "expires_at": now + timedelta(days=7),
-            "grace_start": now - timedelta(seconds=5),
-            "ip": None,
-            "user_agent": "",
-        },
-    )
+    text = plan(_ROTATE_SQL, _rotate_params(raw="plan-17", now=now, client=ClientInfo(None, "")))
     assert_no_seq_scan(text)
     assert "token_hash" in text
 
