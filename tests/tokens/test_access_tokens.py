@@ -1,8 +1,8 @@
 """Access JWTs: what they carry, and every way a bad one must be refused."""
 
 import hashlib
-import json
 import hmac
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
