@@ -1,11 +1,12 @@
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.emails import EMAIL_MAX_LENGTH, normalize_email
+from accounts.emails import EMAIL_MAX_LENGTH, local_part_is_ascii, normalize_email
 
 
 class UserManager(BaseUserManager):
@@ -75,6 +76,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+        if not local_part_is_ascii(self.email):
+            # The admin's forms land here: no lookalike account through them either.
+            raise ValidationError(
+                {"email": "Use only ASCII letters, digits and symbols before the @."}
+            )
 
     @property
     def is_banned(self) -> bool:
