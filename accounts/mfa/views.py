@@ -7,7 +7,7 @@ from accounts.mfa import services
 from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie
 from accounts.mfa.serializers import CodeSerializer, DisableSerializer, TotpEnrolmentSerializer
 from authsvc.api import APIView, PublicAPIView
-from authsvc.http import client_info
+from authsvc.http import NoStoreMixin, client_info
 from authsvc.ratelimit import rate_limit_ip
 from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import set_auth_cookies
@@ -17,14 +17,14 @@ BackupCodesResponse = inline_serializer(
 )
 
 
-class TotpSetupView(APIView):
+class TotpSetupView(NoStoreMixin, APIView):
     @extend_schema(request=None, responses=TotpEnrolmentSerializer)
     def post(self, request):
         enrolment = services.totp_setup(user_id=request.user.id)
         return Response(TotpEnrolmentSerializer(enrolment).data)
 
 
-class TotpConfirmView(APIView):
+class TotpConfirmView(NoStoreMixin, APIView):
     @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)
     def post(self, request):
         data = CodeSerializer(data=request.data)
@@ -64,7 +64,7 @@ class MfaVerifyView(PublicAPIView):
         return response
 
 
-class BackupCodesView(APIView):
+class BackupCodesView(NoStoreMixin, APIView):
     @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)
     def post(self, request):
         data = CodeSerializer(data=request.data)
