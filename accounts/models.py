@@ -119,3 +119,18 @@ class AuthEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class BackupCode(models.Model):
+    """One unused 2FA backup code of a django-otp static device, stored as a salted, slow,
+    peppered hash (accounts.mfa.codes). django-otp's own StaticToken keeps codes in clear
+    in a 16-character column, too short for that."""
+
+    device = models.ForeignKey(
+        "otp_static.StaticDevice", on_delete=models.CASCADE, related_name="backup_codes"
+    )
+    # "<scheme>$<iterations>$<salt>$<hex digest>", see accounts.mfa.codes.backup_code_digest.
+    digest = models.CharField(max_length=128)
+
+    def __str__(self) -> str:
+        return "backup code"
