@@ -209,7 +209,12 @@ class UserAdmin(DjangoUserAdmin):
             )
             for device in TOTPDevice.objects.filter(user=user).order_by("pk")
         ] + [
-            ("Backup codes", f"{device.token_set.count()} unused", _when(device.last_used_at), "")
+            (
+                "Backup codes",
+                f"{device.backup_codes.count()} unused",
+                _when(device.last_used_at),
+                "",
+            )
             for device in StaticDevice.objects.filter(user=user)
         ]
         if not rows:

@@ -20,3 +20,13 @@ def normalize_email(value: str) -> str:
             domain = domain.encode("idna").decode("ascii")
         value = f"{local}@{domain}"
     return value
+
+
+def local_part_is_ascii(normal: str) -> bool:
+    """Whether a normal-form address has an ASCII local part, as the README promises.
+
+    NFKC has already folded what is merely another spelling of ASCII (fullwidth letters,
+    the Kelvin sign, the long s) into it; what is left is a different letter that looks
+    like one ("m\u0131ke", a dotless i), which would be a second, lookalike account.
+    """
+    return normal.rpartition("@")[0].isascii()

@@ -1,11 +1,12 @@
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.emails import EMAIL_MAX_LENGTH, normalize_email
+from accounts.emails import EMAIL_MAX_LENGTH, local_part_is_ascii, normalize_email
 
 
 class UserManager(BaseUserManager):
@@ -75,6 +76,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+        if not local_part_is_ascii(self.email):
+            # The admin's forms land here: no lookalike account through them either.
+            raise ValidationError(
+                {"email": "Use only ASCII letters, digits and symbols before the @."}
+            )
 
     @property
     def is_banned(self) -> bool:
@@ -113,3 +119,18 @@ class AuthEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class BackupCode(models.Model):
+    """One unused 2FA backup code of a django-otp static device, stored as a salted, slow,
+    peppered hash (accounts.mfa.codes). django-otp's own StaticToken keeps codes in clear
+    in a 16-character column, too short for that."""
+
+    device = models.ForeignKey(
+        "otp_static.StaticDevice", on_delete=models.CASCADE, related_name="backup_codes"
+    )
+    # "<scheme>$<iterations>$<salt>$<hex digest>", see accounts.mfa.codes.backup_code_digest.
+    digest = models.CharField(max_length=128)
+
+    def __str__(self) -> str:
+        return "backup code"

@@ -11,7 +11,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from accounts import events, lockout
 from accounts.emails import normalize_email
 from accounts.exceptions import InvalidRequest, ResetTokenInvalid
-from accounts.mail import front_end_link, send_templated_mail
+from accounts.mail import deliver_templated_mail, front_end_link, run_in_background
 from accounts.models import User
 from accounts.services import password_check
 from accounts.tokens import reset_tokens
@@ -52,9 +52,18 @@ def reset_uid(user: User) -> str:
 
 
 def password_reset_request(*, email: str, client: ClientInfo) -> None:
-    """Email a reset link if the address belongs to an active account; silent otherwise,
-    so the answer is the same for every address."""
-    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    """Email a reset link if the address belongs to an active account; silent otherwise.
+
+    The request path does the same for every address: it only queues `password_reset_mail`.
+    Looking the account up, making the link and rendering the mail (about 2 ms) happen in
+    the background; on the request path they made a known address measurably slower than
+    an unknown one, which told a stranger which addresses have accounts.
+    """
+    run_in_background(password_reset_mail, email=normalize_email(email), client=client)
+
+
+def password_reset_mail(*, email: str, client: ClientInfo) -> None:
+    user = User.objects.filter(email=email, is_active=True).first()
     if user is None:
         events.record("password_reset_requested", client=client, known=False)
         return
@@ -63,7 +72,7 @@ def password_reset_request(*, email: str, client: ClientInfo) -> None:
         uid=reset_uid(user),
         token=reset_tokens.make_token(user),
     )
-    send_templated_mail(
+    deliver_templated_mail(
         template="password_reset",
         to=user.email,
         context={

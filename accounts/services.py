@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from accounts import events, lockout
 from accounts.bans import user_may_log_in
-from accounts.emails import EMAIL_MAX_LENGTH, normalize_email
+from accounts.emails import EMAIL_MAX_LENGTH, local_part_is_ascii, normalize_email
 from accounts.exceptions import (
     AccountDisabled,
     EmailNotVerified,
@@ -52,6 +52,8 @@ def email_clean(email: str, *, field: str = "email") -> str:
         if len(normalized) > EMAIL_MAX_LENGTH or _has_invisible_characters(email.strip()):
             raise ValidationError("Enter a valid email address.")
         validate_email(normalized)
+        if not local_part_is_ascii(normalized):
+            raise ValidationError("Use only ASCII letters, digits and symbols before the @.")
     except ValidationError as exc:
         raise InvalidRequest(fields={field: list(exc.messages)}) from exc
     return normalized

@@ -27,7 +27,7 @@ from accounts.serializers import (
     RegisterSerializer,
 )
 from authsvc.api import APIView, PublicAPIView
-from authsvc.http import client_info
+from authsvc.http import NoStoreMixin, client_info
 from authsvc.ratelimit import rate_limit, rate_limit_count, rate_limit_ip, rate_limit_peek
 from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import clear_auth_cookies, set_auth_cookies
@@ -79,7 +79,7 @@ class LoginView(PublicAPIView):
         return response
 
 
-class SelfView(APIView):
+class SelfView(NoStoreMixin, APIView):
     @extend_schema(responses=ProfileSerializer)
     def get(self, request):
         return Response(request.user.snapshot.profile())

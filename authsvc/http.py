@@ -47,3 +47,21 @@ def get_only(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def response_no_store(response):
+    """Mark a response that carries a secret (tokens in cookies, a TOTP secret, backup codes,
+    the caller's own profile) as never to be kept by a browser or a shared cache: a
+    back button, a proxy or a disk cache would otherwise hand it to the next user."""
+    # `no-store` alone forbids keeping it anywhere (RFC 9111 5.2.2.5); set, not merged, so no
+    # view's `public` or `max-age` can survive beside it.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class NoStoreMixin:
+    """For an APIView whose every answer carries a secret (see `response_no_store`)."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        return response_no_store(response)

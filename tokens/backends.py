@@ -54,14 +54,18 @@ class KeyringTokenBackend(TokenBackend):
         """
         if isinstance(token, bytes):
             token = token.decode("ascii", "replace")
-        if not isinstance(token, str) or not _SHAPE.fullmatch(token):
+        # The length is bounded before anything is decoded: a token is read from any request.
+        if (
+            not isinstance(token, str)
+            or len(token) > MAX_TOKEN_LENGTH
+            or not _SHAPE.fullmatch(token)
+        ):
             raise TokenBackendError("Token is invalid")
         header_segment, payload_segment, signature_segment = token.split(".")
         try:
             header = _json(header_segment)
-            claims = _json(payload_segment)
             signature = _b64url(signature_segment)
-        except (ValueError, binascii.Error) as exc:
+        except (ValueError, binascii.Error, RecursionError) as exc:
             raise TokenBackendError("Token is invalid") from exc
         if not isinstance(header, dict) or not header.keys() <= _HEADER_MEMBERS:
             raise TokenBackendError("Token is invalid")
@@ -74,6 +78,11 @@ class KeyringTokenBackend(TokenBackend):
         signing_input = f"{header_segment}.{payload_segment}".encode()
         if not _ALGORITHMS[key.algorithm].verify(signing_input, key.public_key, signature):
             raise TokenBackendError("Token is invalid")
+        try:
+            # Only now: the claims of a token we did not sign are never parsed.
+            claims = _json(payload_segment)
+        except (ValueError, binascii.Error, RecursionError) as exc:
+            raise TokenBackendError("Token is invalid") from exc
         if not isinstance(claims, dict) or not all(name in claims for name in REQUIRED_CLAIMS):
             raise TokenBackendError("Token is invalid")
         if claims["iss"] != token_settings.issuer or not _audience_ok(claims["aud"]):
@@ -90,6 +99,14 @@ class KeyringTokenBackend(TokenBackend):
             raise TokenBackendExpiredToken("Token is expired")
         return claims
 
+
+# Far above any token we issue (a long name, email and role list stay under 2 KB), and
+# above the 4 KB a browser keeps in a cookie.
+MAX_TOKEN_LENGTH = 8192
+# Our headers and claims are flat objects with flat lists; deeper JSON is not our token.
+MAX_JSON_DEPTH = 4
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
 
 # Three base64url segments, nothing else (no padding, no whitespace, no detached payload).
 _SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -109,7 +126,21 @@ def _b64url(segment: str) -> bytes:
 
 
 def _json(segment: str):
-    return json.loads(_b64url(segment), parse_constant=_refuse_constant)
+    raw = _b64url(segment)
+    # Refused before parsing: the parser recurses per level, and JSON nested past the
+    # interpreter's recursion limit raised RecursionError, a 500 from any request header.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth(raw) > MAX_JSON_DEPTH:
+        raise ValueError("JSON nested too deeply")
+    return json.loads(raw, parse_constant=_refuse_constant)
+
+
+def _depth(raw: bytes) -> int:
+    """How deep the brackets outside strings nest (the input is at most MAX_TOKEN_LENGTH)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub(b"", raw)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _refuse_constant(name: str):

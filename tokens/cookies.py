@@ -3,6 +3,7 @@
 from django.http import HttpResponse
 
 from authsvc import clock
+from authsvc.http import response_no_store
 from tokens.conf import token_settings
 
 ACCESS_COOKIE = "access_token"
@@ -35,6 +36,9 @@ def expire_cookie(response: HttpResponse, name: str, *, path: str, samesite: str
 
 
 def set_auth_cookies(response: HttpResponse, issued) -> None:
+    # Every response that hands out tokens (login, register, refresh, 2FA, Google) passes
+    # here: none of them may be cached.
+    response_no_store(response)
     set_cookie(
         response,
         ACCESS_COOKIE,

@@ -2,9 +2,11 @@
 
 Each key is one PEM file in AUTHSVC_KEYS_DIR named `key-<UTC timestamp>-<kid>.pem`; its
 algorithm follows from the key type (RSA: RS256, P-256: ES256, Ed25519: EdDSA) and its
-`kid` is the RFC 7638 thumbprint of the public key. The newest key of the configured
-algorithm signs; every key in the folder verifies and is published, because tokens signed
-by it may still be alive. Keys moved to `retired/` are neither.
+`kid` is the RFC 7638 thumbprint of the public key. The timestamp is the key's activation
+time: of the keys of the configured algorithm whose time has come, the newest signs. Every
+key in the folder verifies and is published, those still waiting for their time too (that
+is what the wait is for, see `PUBLISH_DELAY`), and so are older ones, because tokens they
+signed may still be alive. Keys moved to `retired/` are neither.
 """
 
 import base64
@@ -12,11 +14,12 @@ import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -33,6 +36,13 @@ RSA_KEY_BITS = 2048
 KEY_GLOB = "key-*.pem"
 # How often a process looks at the folder for keys another process added (rotation).
 RESCAN_INTERVAL_SECONDS = 5.0
+# How far apart the clocks of the hosts sharing the folder may be.
+CLOCK_MARGIN_SECONDS = 5.0
+# A rotated key waits this long between being written and signing. Every process rescans
+# within RESCAN_INTERVAL_SECONDS, so by then each lists it in its JWKS and verifies it: no
+# process signs with a key that another's JWKS (or its own) does not show yet. Twice the
+# interval plus the clock margin leaves room for a slow rescan and skewed clocks.
+PUBLISH_DELAY = timedelta(seconds=2 * RESCAN_INTERVAL_SECONDS + CLOCK_MARGIN_SECONDS)
 
 _THUMBPRINT_MEMBERS = {
     "RSA": ("e", "kty", "n"),
@@ -51,7 +61,7 @@ class SigningKey:
     algorithm: str
     private_key: object
     public_key: object
-    created_at: datetime
+    active_from: datetime  # when it may start signing (the file name's timestamp)
     path: Path
     public_jwk: dict = field(repr=False)
 
@@ -106,29 +116,43 @@ def load_key(path: Path) -> SigningKey:
     kid = jwk_thumbprint(jwk)
     stamp = path.name.split("-")[1]
     try:
-        created_at = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+        active_from = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
     except ValueError:
-        created_at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        active_from = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     return SigningKey(
         kid=kid,
         algorithm=algorithm,
         private_key=private_key,
         public_key=public_key,
-        created_at=created_at,
+        active_from=active_from,
         path=path,
         public_jwk={**jwk, "kid": kid, "alg": algorithm, "use": "sig"},
     )
 
 
+def load_keys(paths) -> list[SigningKey]:
+    """The keys of `paths`, skipping a file that is gone by the time it is read: another
+    process retired it (moved it to `retired/`) between our listing and our reading, which
+    must cost that one key, not the request (or worker start) that happened to look."""
+    keys = []
+    for path in paths:
+        try:
+            keys.append(load_key(path))
+        except FileNotFoundError:
+            logger.info("key file %s went away while loading; skipped", path.name)
+    return keys
+
+
 def write_new_key(
-    directory: Path, algorithm: str, created_at: datetime | None = None
+    directory: Path, algorithm: str, active_from: datetime | None = None
 ) -> SigningKey:
-    """Create a key file; the folder stays private to the service's user."""
+    """Create a key file that may sign from `active_from` (now by default); the folder
+    stays private to the service's user."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     private_key = generate_private_key(algorithm)
     kid = jwk_thumbprint(public_jwk(private_key.public_key(), algorithm))
     # The service's clock, the one retirement (tokens.rotation) measures key ages against.
-    stamp = (created_at or clock.now()).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = (active_from or clock.now()).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = directory / f"key-{stamp}-{kid}.pem"
     pem = private_key.private_bytes(
         serialization.Encoding.PEM,
@@ -158,7 +182,10 @@ class Keyring:
         self.algorithm = algorithm
         self._lock = threading.Lock()
         self._by_kid: dict[str, SigningKey] = {}
+        self._signers: list[SigningKey] = []
         self._active: SigningKey | None = None
+        # When the active key must be chosen again: the next waiting key's activation.
+        self._active_until = math.inf
         self._folder_mtime: int | None = None
         self._checked_at = 0.0
         self.jwks_body = b""
@@ -170,21 +197,34 @@ class Keyring:
         # shows up at the next rescan rather than never.
         folder_mtime = self._mtime()
         paths = sorted(self.directory.glob(KEY_GLOB)) if self.directory.is_dir() else []
-        keys = [load_key(path) for path in paths]
+        keys = load_keys(paths)
         if ensure_active and not any(k.algorithm == self.algorithm for k in keys):
             keys.append(self._create_first_key())
         by_kid = {key.kid: key for key in keys}
-        candidates = [k for k in keys if k.algorithm == self.algorithm]
-        active = max(candidates, key=lambda k: (k.created_at, k.path.name), default=None)
+        signers = sorted(
+            (k for k in keys if k.algorithm == self.algorithm),
+            key=lambda k: (k.active_from, k.path.name),
+        )
         document = {"keys": [k.public_jwk for k in sorted(keys, key=lambda k: k.path.name)]}
         body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
         with self._lock:
             self._by_kid = by_kid
-            self._active = active
+            self._signers = signers
+            self._choose_active()
             self.jwks_body = body
             self.jwks_etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
             self._folder_mtime = folder_mtime
             self._checked_at = time.monotonic()
+
+    def _choose_active(self) -> None:
+        """The newest signer whose activation time has come; until the first one's has (a
+        host with a clock behind the one that wrote it), the first one."""
+        now = clock.now()
+        signers = self._signers
+        ready = [k for k in signers if k.active_from <= now]
+        self._active = ready[-1] if ready else (signers[0] if signers else None)
+        waiting = [k for k in signers if k.active_from > now]
+        self._active_until = waiting[0].active_from.timestamp() if waiting else math.inf
 
     def _create_first_key(self) -> SigningKey:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -192,7 +232,7 @@ class Keyring:
         with open(self.directory / ".lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                existing = [load_key(p) for p in sorted(self.directory.glob(KEY_GLOB))]
+                existing = load_keys(sorted(self.directory.glob(KEY_GLOB)))
                 matching = [k for k in existing if k.algorithm == self.algorithm]
                 if matching:
                     return matching[-1]
@@ -223,6 +263,10 @@ class Keyring:
     @property
     def active(self) -> SigningKey:
         self._maybe_rescan()
+        if clock.now().timestamp() >= self._active_until:
+            # A rotated key's publish delay is over: it signs from now on.
+            with self._lock:
+                self._choose_active()
         assert self._active is not None  # noqa: S101 - _load(ensure_active=True) made one
         return self._active
 
@@ -237,7 +281,7 @@ class Keyring:
     def published(self) -> list[SigningKey]:
         """Every published key, oldest first."""
         self._maybe_rescan()
-        return sorted(self._by_kid.values(), key=lambda k: (k.created_at, k.path.name))
+        return sorted(self._by_kid.values(), key=lambda k: (k.active_from, k.path.name))
 
     def jwks(self) -> tuple[bytes, str]:
         self._maybe_rescan()

@@ -1,11 +1,13 @@
 """Signing-key rotation and retirement (`manage.py rotate_signing_key`, `purge_expired`).
 
-Rotation writes a new key; being the newest of the configured algorithm, it signs from
-then on, in every process within the keyring's rescan interval. The old keys stay in the
-folder, so they keep verifying and stay in the JWKS while their tokens may be alive.
+Rotation writes a new key stamped to activate `PUBLISH_DELAY` (15 s) later. Every process
+rescans the folder within 5 s, so the key is in every process's JWKS, and verifies
+everywhere, before any process signs with it; at its activation time it signs, everywhere
+at once. The old keys stay in the folder, so they keep verifying and stay in the JWKS while
+their tokens may be alive.
 
 Retirement rule: a key stopped signing when the first newer key of the configured
-algorithm appeared; an access token lives at most `AUTHSVC_ACCESS_TTL_SECONDS`, so once
+algorithm activated; an access token lives at most `AUTHSVC_ACCESS_TTL_SECONDS`, so once
 that much time (plus `RETIRE_MARGIN` for clock skew between processes) has passed since,
 no token it signed can still be valid and the key moves to `retired/`. Keys of another
 algorithm that no newer key of the configured one has replaced are never retired here.
@@ -18,7 +20,7 @@ from datetime import datetime, timedelta
 from accounts import events
 from authsvc import clock
 from tokens.conf import token_settings
-from tokens.keys import SigningKey, get_keyring, write_new_key
+from tokens.keys import PUBLISH_DELAY, SigningKey, get_keyring, write_new_key
 
 logger = logging.getLogger(__name__)
 
@@ -27,17 +29,23 @@ RETIRE_MARGIN = timedelta(minutes=1)
 
 
 def signing_key_rotate() -> SigningKey:
-    """A new signing key, active at once in this process."""
+    """A new signing key: published at once, signing from its `active_from`, PUBLISH_DELAY
+    from now, so that no process signs with a key some JWKS does not list yet."""
     keyring = get_keyring()
-    created_at = clock.now()
-    newest = max((k.created_at for k in keyring.published()), default=None)
-    if newest is not None and newest >= created_at:
+    active_from = clock.now() + PUBLISH_DELAY
+    newest = max((k.active_from for k in keyring.published()), default=None)
+    if newest is not None and newest >= active_from:
         # The newest key signs: the new one must sort after every existing key even if the
         # host that made the last one had a clock ahead of ours.
-        created_at = newest + timedelta(microseconds=1)
-    key = write_new_key(token_settings.keys_dir, token_settings.algorithm, created_at)
+        active_from = newest + timedelta(microseconds=1)
+    key = write_new_key(token_settings.keys_dir, token_settings.algorithm, active_from)
     keyring.reload()
-    events.record("signing_key_rotated", kid=key.kid, algorithm=key.algorithm)
+    events.record(
+        "signing_key_rotated",
+        kid=key.kid,
+        algorithm=key.algorithm,
+        active_from=key.active_from.isoformat(),
+    )
     return key
 
 
@@ -49,9 +57,9 @@ def signing_keys_retirable(*, now: datetime | None = None) -> list[SigningKey]:
     retirable = []
     for key in keys:
         successors = [
-            k.created_at
+            k.active_from
             for k in signers
-            if (k.created_at, k.path.name) > (key.created_at, key.path.name)
+            if (k.active_from, k.path.name) > (key.active_from, key.path.name)
         ]
         if not successors:
             continue

@@ -8,7 +8,7 @@ from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie
 from accounts.mfa.serializers import CodeSerializer, DisableSerializer, TotpEnrolmentSerializer
 from accounts.permissions import STEP_UP
 from authsvc.api import APIView, PublicAPIView
-from authsvc.http import client_info
+from authsvc.http import NoStoreMixin, client_info
 from authsvc.ratelimit import rate_limit_ip
 from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import set_auth_cookies
@@ -18,7 +18,7 @@ BackupCodesResponse = inline_serializer(
 )
 
 
-class TotpSetupView(APIView):
+class TotpSetupView(NoStoreMixin, APIView):
     permission_classes = STEP_UP
 
     @extend_schema(request=None, responses=TotpEnrolmentSerializer)
@@ -27,7 +27,7 @@ class TotpSetupView(APIView):
         return Response(TotpEnrolmentSerializer(enrolment).data)
 
 
-class TotpConfirmView(APIView):
+class TotpConfirmView(NoStoreMixin, APIView):
     permission_classes = STEP_UP
 
     @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)
@@ -69,7 +69,7 @@ class MfaVerifyView(PublicAPIView):
         return response
 
 
-class BackupCodesView(APIView):
+class BackupCodesView(NoStoreMixin, APIView):
     permission_classes = STEP_UP
 
     @extend_schema(request=CodeSerializer, responses=BackupCodesResponse)

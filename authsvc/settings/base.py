@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "social_django",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "authsvc",
     "tokens",
     "sessions_store",
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response, static files included (authsvc/csp.py).
+    "authsvc.csp.ContentSecurityPolicyMiddleware",
     # Static files (the admin's, Swagger UI's) without a proxy; after SecurityMiddleware so
     # the HTTPS redirect and HSTS still apply to them. See settings/apidocs.py.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -18,3 +18,7 @@ OTP_TOTP_ISSUER = AUTHSVC_MFA_ISSUER
 # Codes are verified in accounts/mfa/codes.py on the injectable clock with a fixed ±1 step
 # window; drift learning would let that window wander.
 OTP_TOTP_SYNC = False
+# The secret mixed into every backup code's hash (accounts/mfa/codes.py), kept out of the
+# database so that a dump alone cannot be searched; empty: derived from SECRET_KEY.
+# Changing it (or SECRET_KEY while it is empty) voids every backup code.
+AUTHSVC_MFA_BACKUP_CODE_PEPPER = env_str("AUTHSVC_MFA_BACKUP_CODE_PEPPER", "")

@@ -1,5 +1,7 @@
 """Transport and browser hardening; strict unless DJANGO_DEBUG is on."""
 
+from csp import constants as _csp
+
 from .base import DEBUG
 from .env import env_bool, env_int, env_str
 from .jwt import AUTHSVC_COOKIE_SECURE
@@ -8,6 +10,27 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# django-csp's policy for HTML pages (the admin, /api/docs/, error pages, any page added
+# later); every other response gets authsvc.csp.NON_HTML_POLICY. No inline script: a page
+# that needs one renders it with `nonce="{{ request.csp_nonce }}"`. Inline styles stay
+# allowed (Swagger UI's page has a <style> block, the admin style attributes); a style
+# cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_csp.SELF],
+        "script-src": [_csp.SELF, _csp.NONCE],
+        "style-src": [_csp.SELF, _csp.UNSAFE_INLINE],
+        # Swagger UI's stylesheet draws its icons as data: SVGs.
+        "img-src": [_csp.SELF, "data:"],
+        "font-src": [_csp.SELF],
+        "connect-src": [_csp.SELF],
+        "object-src": [_csp.NONE],
+        "base-uri": [_csp.NONE],
+        "form-action": [_csp.SELF],
+        "frame-ancestors": [_csp.NONE],
+    }
+}
 
 CSRF_COOKIE_NAME = "csrftoken"
 CSRF_HEADER_NAME = "HTTP_X_CSRFTOKEN"

@@ -6,9 +6,13 @@ revoked session leaves a short-lived tombstone so that a request racing with the
 revocation cannot write the old snapshot back.
 """
 
+import functools
 import json
+import logging
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +47,40 @@ class Snapshot:
         }
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> "Snapshot":
-        return cls(**json.loads(raw))
+    def from_json(cls, raw: str | bytes) -> "Snapshot | None":
+        """The snapshot stored as `raw`, or None (a cache miss) when it is not one.
+
+        Snapshots outlive deployments: a value written by an older or newer release may
+        lack a field or carry one this release does not know. Unknown fields are ignored,
+        fields with a default take it, and a missing required field (or a value that is not
+        a JSON object) makes it a miss, so the caller reads the database and rewrites it.
+        """
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            data = None
+        if not isinstance(data, dict):
+            logger.warning("session store holds a value that is not a snapshot; ignored")
+            return None
+        names, required = _shape(cls)
+        if data.keys() != names:
+            if not required <= data.keys():
+                return None
+            data = {name: data[name] for name in names & data.keys()}
+        try:
+            return cls(**data)
+        except TypeError:
+            return None
+
+
+@functools.cache
+def _shape(cls) -> tuple[frozenset[str], frozenset[str]]:
+    """The field names of a snapshot class, and those without a default."""
+    names = frozenset(f.name for f in fields(cls))
+    required = frozenset(
+        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+    )
+    return names, required
 
 
 class _Revoked:

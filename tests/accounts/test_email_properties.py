@@ -85,6 +85,8 @@ def test_email_clean_returns_a_normal_form_or_raises_invalid_request(raw):
     assert email_clean(clean) == clean
     assert not _control_characters(clean), repr(clean)
     assert "@" in clean and len(clean) <= 254
+    # Local parts are ASCII (README): a non-ASCII one that NFKC did not fold is a lookalike.
+    assert clean.isascii(), repr(clean)
 
 
 @given(raw=st.one_of(st.text(), st.binary().map(lambda raw: raw.decode("latin-1"))))
@@ -109,4 +111,22 @@ def test_invisible_and_control_characters_are_not_an_address(raw):
     with pytest.raises(InvalidRequest) as caught:
         email_clean(raw)
 
+    assert set(caught.value.fields) == {"email"}
+
+
+_FULLWIDTH = {ord(c): ord(c) + 0xFEE0 for c in string.ascii_letters + string.digits + "+-_."}
+ascii_local = st.from_regex(r"[a-z0-9][a-z0-9+_-]{0,20}", fullmatch=True)
+
+
+@given(local=ascii_local, lookalike=st.sampled_from(["\u0131", "\u0430", "\u0435", "\u03bf"]))
+@PROPERTY_SETTINGS
+def test_a_lookalike_letter_is_refused_while_its_fullwidth_twin_is_the_ascii_address(
+    local, lookalike
+):
+    address = f"{local}@example.com"
+    # Fullwidth forms are another spelling of ASCII: the same account.
+    assert email_clean(address.translate(_FULLWIDTH)) == email_clean(address)
+    # A dotless i, Cyrillic a/e or Greek omicron is another letter that looks the same.
+    with pytest.raises(InvalidRequest) as caught:
+        email_clean(f"{lookalike}{local}@example.com")
     assert set(caught.value.fields) == {"email"}

@@ -46,7 +46,13 @@ def test_register_then_profile(api):
 
 @pytest.mark.parametrize(
     "variant",
-    ["alice@example.com", "ALICE@EXAMPLE.COM", " Alice@Example.com ", "ａｌｉｃｅ@example.com"],
+    [
+        "alice@example.com",
+        "ALICE@EXAMPLE.COM",
+        " Alice@Example.com ",
+        "ａｌｉｃｅ@example.com",  # fullwidth letters: NFKC makes them ASCII
+        "ＡＬＩＣＥ@ＥＸＡＭＰＬＥ.ＣＯＭ",
+    ],
 )
 def test_register_case_and_unicode_variants_are_taken(api, user, variant):
     response = api.register(email=variant)
@@ -141,3 +147,60 @@ def test_register_with_wrong_csrf_token_is_refused(api):
 
     assert response.status_code == 403
     assert response.json()["error"] == "csrf_failed"
+
+
+@pytest.mark.parametrize(
+    ("existing", "variant"),
+    [
+        ("mike@example.com", "MIKE@example.com"),
+        ("kate@example.com", "\u212aate@example.com"),  # KELVIN SIGN folds to K, then k
+        ("sam@example.com", "\u017fam@example.com"),  # LATIN SMALL LETTER LONG S folds to s
+        ("office@example.com", "o\ufb03ce@example.com"),  # the ffi ligature folds to ffi
+    ],
+)
+def test_compatibility_spellings_of_an_ascii_address_are_that_account(
+    api, make_user, existing, variant
+):
+    make_user(email=existing)
+
+    response = api.register(email=variant)
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "email_taken"
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        "m\u0131ke@example.com",  # LATIN SMALL LETTER DOTLESS I
+        "M\u0130KE@example.com",  # LATIN CAPITAL LETTER I WITH DOT ABOVE
+        "mik\u0435@example.com",  # CYRILLIC SMALL LETTER IE
+        "\u043cike@example.com",  # CYRILLIC SMALL LETTER EM
+        "mi\u1d0be@example.com",  # LATIN LETTER SMALL CAPITAL K
+        "mik\u00e9@example.com",  # an accented letter is another address, not a lookalike
+        "\u0455am@example.com",  # CYRILLIC SMALL LETTER DZE, looks like s
+    ],
+)
+def test_a_non_ascii_local_part_is_refused_with_a_field_error(api, make_user, lookalike):
+    make_user(email="mike@example.com")
+
+    response = api.post_json(
+        "/auth/register/", {"email": lookalike, "password": "correct horse battery"}
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    assert list(body["fields"]) == ["email"]
+    assert User.objects.count() == 1
+
+
+def test_the_admin_form_refuses_a_lookalike_local_part(make_user):
+    from django.core.exceptions import ValidationError
+
+    user = User(email="m\u0131ke@example.com")
+    with pytest.raises(ValidationError) as caught:
+        user.full_clean(exclude=["password"])
+
+    assert "email" in caught.value.message_dict

@@ -116,3 +116,18 @@ def test_a_form_body_is_a_415_before_csrf_parses_it(client_factory, path, conten
     response = api.post(path, data=b'{"email": "a@example.com"}', content_type=content_type)
 
     assert_error(response, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("depth", [900, 3000, 30000])
+@pytest.mark.parametrize(
+    "path",
+    ["/auth/login/", "/auth/register/", "/auth/password/reset/", "/auth/email/verify/"],
+)
+def test_deeply_nested_json_body_is_a_400(api, path, depth):
+    # Nested past the recursion limit, the parser raised RecursionError; just under it, the
+    # value reached the serializers. Either way: the contract's 400, never a 500.
+    nested = "[" * depth + "]" * depth
+    for body in (nested, '{"email": ' + nested + ', "password": "x"}'):
+        response = api.post(path, data=body, content_type="application/json")
+
+        assert_error(response, 400, "invalid_request")

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -462,3 +463,55 @@ def test_bearer_self_does_no_sql_while_the_session_is_cached(token, django_asser
 
     with django_assert_num_queries(0):
         assert client.get("/auth/self/").status_code == 200
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [900, 2000, 100_000])
+@pytest.mark.parametrize("segment", ["header", "payload"])
+@pytest.mark.parametrize("transport", ["bearer", "cookie"])
+def test_deeply_nested_token_json_is_invalid_token_not_500(
+    logged_in, token, claims, depth, segment, transport
+):
+    # JSON nested past the interpreter's recursion limit raised RecursionError: a 500.
+    header, payload, signature = token.split(".")
+    if segment == "header":
+        header = b64url(('{"alg":"RS256","kid":' + _nested(depth) + "}").encode())
+    else:
+        payload = b64url(('{"sub":' + _nested(depth) + "}").encode())
+    forged = f"{header}.{payload}.{signature}"
+    if transport == "bearer":
+        response = bearer_client(forged).get("/auth/self/")
+    else:
+        logged_in.cookies["access_token"] = forged
+        response = logged_in.get("/auth/self/")
+
+    assert_invalid_token(response)
+
+
+def test_an_oversized_token_is_invalid_token(logged_in, token):
+    header, payload, signature = token.split(".")
+    bloated = f"{header}.{payload}{'A' * 20_000}.{signature}"
+
+    assert_invalid_token(bearer_client(bloated).get("/auth/self/"))
+
+
+@pytest.mark.parametrize("depth", [5, 900, 2000])
+def test_a_deeply_nested_payload_signed_with_our_key_is_invalid_token(token, claims, depth):
+    # Only a holder of our key could sign it; it must still fail closed, not 500.
+    key = get_keyring().active
+    header = json_segment({"alg": key.algorithm, "kid": key.kid})
+    body = json.dumps({**claims, "sub": "@"}, separators=(",", ":"))
+    payload = b64url(body.replace('"@"', _nested(depth)).encode())
+    algorithm = jwt.algorithms.get_default_algorithms()[key.algorithm]
+    signature = b64url(algorithm.sign(f"{header}.{payload}".encode(), key.private_key))
+
+    assert_invalid_token(bearer_client(f"{header}.{payload}.{signature}").get("/auth/self/"))
+
+
+def test_brackets_inside_claim_strings_are_not_nesting(token, claims):
+    resigned = sign({**claims, "jti": '[[[[[{{{{{ \\" ]]]]]'})
+
+    assert bearer_client(resigned).get("/auth/self/").status_code == 200
