@@ -1,15 +1,11 @@
 """Operators: an admin-role user logged in to the API, and a staff user in the admin."""
 
-from base64 import b32encode
-
-import pyotp
 import pytest
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import user_roles_set
-from authsvc import clock
-from tests.conftest import DEFAULT_PASSWORD, AuthClient
+from tests.accounts.mfa_helpers import admin_log_in, authenticator_for
+from tests.conftest import AuthClient
 
 
 @pytest.fixture
@@ -31,29 +27,6 @@ def admin_api(admin_user):
 @pytest.fixture
 def staff(make_user):
     return make_user(email="staff@example.com", is_staff=True, is_superuser=True)
-
-
-def authenticator_for(user) -> pyotp.TOTP:
-    """A confirmed TOTP device for `user`, and the app that shows its codes."""
-    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-    return pyotp.TOTP(b32encode(device.bin_key).decode())
-
-
-def admin_log_in(client, user, totp=None, password=DEFAULT_PASSWORD, **offset):
-    """The admin login as a browser does it: the password, then (with `totp`) the code."""
-    response = client.post("/admin/login/", {"username": user.email, "password": password})
-    assert response.status_code == 302, response.content
-    if totp is None:
-        return response
-    assert response["Location"] == "/admin/login/2fa/"
-    from datetime import timedelta
-
-    response = client.post(
-        "/admin/login/2fa/", {"code": totp.at(clock.now() + timedelta(**offset))}
-    )
-    assert response.status_code == 302, response.content
-    assert response["Location"] == "/admin/"
-    return response
 
 
 @pytest.fixture

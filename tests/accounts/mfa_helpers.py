@@ -1,10 +1,13 @@
 """Enrol and log in with 2FA the way a browser and an authenticator app would."""
 
+from base64 import b32encode
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
 import pyotp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from authsvc import clock
 from tests.conftest import DEFAULT_PASSWORD
 
 
@@ -41,3 +44,26 @@ def login_challenged(client, email, password=DEFAULT_PASSWORD):
 
 def verify(client, code):
     return client.post_json("/auth/2fa/verify/", {"code": code})
+
+
+def authenticator_for(user) -> pyotp.TOTP:
+    """A confirmed TOTP device for `user`, and the app that shows its codes."""
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    return pyotp.TOTP(b32encode(device.bin_key).decode())
+
+
+def admin_log_in(client, user, totp=None, password=DEFAULT_PASSWORD, **offset):
+    """The admin login as a browser does it: the password, then (with `totp`) the code."""
+    response = client.post("/admin/login/", {"username": user.email, "password": password})
+    assert response.status_code == 302, response.content
+    if totp is None:
+        return response
+    assert response["Location"] == "/admin/login/2fa/"
+    from datetime import timedelta
+
+    response = client.post(
+        "/admin/login/2fa/", {"code": totp.at(clock.now() + timedelta(**offset))}
+    )
+    assert response.status_code == 302, response.content
+    assert response["Location"] == "/admin/"
+    return response

@@ -9,7 +9,13 @@ import pyotp
 import pytest
 from django.test import Client
 
-from tests.accounts.mfa_helpers import enrol, login_challenged, verify
+from tests.accounts.mfa_helpers import (
+    admin_log_in,
+    authenticator_for,
+    enrol,
+    login_challenged,
+    verify,
+)
 from tests.accounts.test_google import google, google_login  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
@@ -46,8 +52,9 @@ def assert_page_policy(response) -> None:
 
 @pytest.fixture
 def admin_browser(make_user):
+    root = make_user(email="root@example.com", is_staff=True, is_superuser=True)
     client = Client()
-    client.force_login(make_user(email="root@example.com", is_staff=True, is_superuser=True))
+    admin_log_in(client, root, authenticator_for(root))
     return client
 
 
