@@ -89,11 +89,13 @@ class Watchdog:
                 # and cannot have its socket (now maybe busy with the next query) cut.
                 del self._watches[id(watch)]
                 watch.cut = True
+                if watch.owner is not None:
+                    # Before the cut wakes the request up: its next connection attempt must
+                    # already see the breaker open, not wait the whole connect timeout.
+                    watch.owner.breaker.trip("a round trip was cut by the watchdog")
                 _shutdown(watch.raw)
-        for watch in expired:
-            logger.error("PostgreSQL did not answer in time; connection cut")
-            if watch.owner is not None:
-                watch.owner.breaker.trip("a round trip was cut by the watchdog")
+        if expired:
+            logger.error("PostgreSQL did not answer in time; %d connection(s) cut", len(expired))
         return expired
 
 
