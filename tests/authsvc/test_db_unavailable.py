@@ -172,3 +172,16 @@ def test_the_breaker_belongs_to_one_server():
     assert breaker_for(connection.settings_dict) is breaker_for(dict(connection.settings_dict))
     other = {**connection.settings_dict, "PORT": "1"}
     assert breaker_for(other) is not breaker_for(connection.settings_dict)
+
+
+def test_maintenance_work_can_lift_the_bounds(settings):
+    bounded = connection.watch_seconds
+    with connection.unbounded(), connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+        assert connection.watch_seconds >= 3600
+
+    assert connection.watch_seconds == bounded
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == f"{settings.AUTHSVC_DB_TIMEOUT_SECONDS}s"
