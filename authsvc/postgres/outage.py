@@ -19,6 +19,8 @@ import time
 
 import psycopg
 
+_monotonic = time.monotonic
+
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
@@ -29,10 +31,10 @@ PROBE_INTERVAL_SECONDS = 0.5
 
 
 class Watch:
-    __slots__ = ("cut", "deadline", "owner", "raw")
+    __slots__ = ("deadline", "owner", "raw")
 
     def __init__(self, raw, deadline: float, owner):
-        self.raw, self.deadline, self.owner, self.cut = raw, deadline, owner, False
+        self.raw, self.deadline, self.owner = raw, deadline, owner
 
 
 def _shutdown(raw) -> None:
@@ -62,33 +64,40 @@ class Watchdog:
         self._thread: threading.Thread | None = None
 
     def start(self, raw, seconds: float, owner=None) -> Watch:
-        watch = Watch(raw, time.monotonic() + seconds, owner)
+        watch = Watch(raw, _monotonic() + seconds, owner)
+        # One dict store, atomic under the GIL: the hot path takes no lock to begin.
+        self._watches[id(watch)] = watch
+        if self._thread is None:
+            self._start_thread()
+        return watch
+
+    def stop(self, watch: Watch) -> None:
+        # Under the lock, so that once this returns the watchdog cannot cut the connection
+        # (by then maybe busy with the next query) for this round trip.
         with self._lock:
-            self._watches[id(watch)] = watch
+            self._watches.pop(id(watch), None)
+
+    def _start_thread(self) -> None:
+        with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="authsvc-db-watchdog", daemon=True
                 )
                 self._thread.start()
-        return watch
-
-    def stop(self, watch: Watch) -> None:
-        with self._lock:
-            self._watches.pop(id(watch), None)
 
     def _run(self) -> None:
         while True:
             time.sleep(POLL_SECONDS)
-            self.cut_expired(time.monotonic())
+            self.cut_expired(_monotonic())
 
     def cut_expired(self, now: float) -> list[Watch]:
+        expired = []
         with self._lock:
-            expired = [watch for watch in self._watches.values() if watch.deadline <= now]
-            for watch in expired:
-                # Under the lock: a round trip that has just finished has removed its watch
-                # and cannot have its socket (now maybe busy with the next query) cut.
-                del self._watches[id(watch)]
-                watch.cut = True
+            for key, watch in list(self._watches.items()):
+                if watch.deadline > now:
+                    continue
+                del self._watches[key]
+                expired.append(watch)
                 if watch.owner is not None:
                     # Before the cut wakes the request up: its next connection attempt must
                     # already see the breaker open, not wait the whole connect timeout.
