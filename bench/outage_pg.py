@@ -167,9 +167,10 @@ def main() -> int:
         AUTHSVC_COOKIE_SECURE="0",
         AUTHSVC_SSL_REDIRECT="0",
         AUTHSVC_RATE_LIMITS_ENABLED="0",
+        DJANGO_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
     )
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0", "--skip-checks"],
         cwd=ROOT,
         env=env,
         check=True,
@@ -198,6 +199,7 @@ def main() -> int:
                 "20",
                 "--error-logfile",
                 "-",
+                "--no-control-socket",
             ],
             cwd=ROOT,
             env=env,
