@@ -105,3 +105,35 @@ def check_admin_second_factor(app_configs, **kwargs):
             id="authsvc.W003",
         )
     ]
+
+
+# A request waits at most about this long on PostgreSQL before it answers 503; gunicorn's
+# --timeout (30 s in the Dockerfile) must stay well above it, or workers are killed
+# mid-request instead of answering.
+DB_TIMEOUT_MAX_SECONDS = 60
+DB_TIMEOUT_ADVISED_MAX_SECONDS = 10
+
+
+@register(Tags.compatibility)
+def check_database_timeout(app_configs, **kwargs):
+    seconds = settings.AUTHSVC_DB_TIMEOUT_SECONDS
+    if not isinstance(seconds, int) or not 1 <= seconds <= DB_TIMEOUT_MAX_SECONDS:
+        return [
+            Error(
+                f"AUTHSVC_DB_TIMEOUT_SECONDS={seconds!r} is out of bounds.",
+                hint=f"Use a whole number of seconds from 1 to {DB_TIMEOUT_MAX_SECONDS}: past "
+                "that, a request waiting on an unreachable database is a hang to its client "
+                "and gunicorn kills the worker.",
+                id="authsvc.E020",
+            )
+        ]
+    if seconds > DB_TIMEOUT_ADVISED_MAX_SECONDS:
+        return [
+            Warning(
+                f"AUTHSVC_DB_TIMEOUT_SECONDS={seconds} lets a request wait that long on "
+                "PostgreSQL before it answers 503.",
+                hint="Keep gunicorn's --timeout at least three times higher.",
+                id="authsvc.W004",
+            )
+        ]
+    return []

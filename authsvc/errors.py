@@ -7,10 +7,14 @@ Services raise `ServiceError` subclasses that know nothing of HTTP: a stable `co
 """
 
 import logging
+import sys
 from http import HTTPStatus
 
+import psycopg
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import utils as db_utils
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -54,6 +58,7 @@ ERROR_CODES: dict[str, str] = {
     "cannot_ban_self": "You cannot ban your own account.",
     "reauth_required": "Confirm your password or a code again (POST /auth/reauth/) to do this.",
     "server_error": "The server could not complete the request.",
+    "unavailable": "The service cannot complete this request right now; try again shortly.",
 }
 
 # What a domain `kind` means over HTTP.
@@ -84,6 +89,46 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = 413
     default_code = "payload_too_large"
     default_detail = ERROR_CODES["payload_too_large"]
+
+
+class DatabaseUnavailable(ServiceError):
+    """PostgreSQL did not answer (refused, timed out, cut off): nothing was decided."""
+
+    code = "unavailable"
+    kind = "unavailable"
+
+    @property
+    def retry_after(self) -> int:
+        return settings.AUTHSVC_DB_TIMEOUT_SECONDS
+
+
+# Errors that say the database could not be reached or did not answer in time, as opposed
+# to a query the database refused (IntegrityError, ProgrammingError...). Statement, lock
+# and idle-transaction timeouts (QueryCanceled, LockNotAvailable) are OperationalErrors.
+_DATABASE_DOWN = (
+    db_utils.OperationalError,
+    db_utils.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an exception it was raised from or while handling, says the
+    database is unreachable (e.g. a rollback that failed after a cut connection)."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, _DATABASE_DOWN):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def unavailable_response() -> JsonResponse:
+    error = DatabaseUnavailable()
+    response = JsonResponse(error_body(error.code), status=KIND_STATUS[error.kind])
+    response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def error_body(code: str, detail: str | None = None, **extra) -> dict:
@@ -155,8 +200,32 @@ def exception_handler(exc, context):
         if getattr(exc, "wait", None) is not None:
             headers["Retry-After"] = str(max(1, int(exc.wait)))
         return Response(error_body(code, detail), status=exc.status_code, headers=headers)
-    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+    if database_unavailable(exc):
+        logger.warning("database unavailable in %s: %s", _view_name(context), exc)
+        return exception_handler(DatabaseUnavailable(), context)
+    logger.exception("Unhandled error in %s", _view_name(context))
     return Response(error_body("server_error"), status=500)
+
+
+def _view_name(context) -> str:
+    return context.get("view").__class__.__name__
+
+
+class DatabaseUnavailableMiddleware:
+    """`503 unavailable` for a plain Django view (the admin, JWKS, probes, Google redirects)
+    that failed because the database is down, instead of a 500 with a traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if database_unavailable(exception):
+            logger.warning("database unavailable at %s: %s", request.path, exception)
+            return unavailable_response()
+        return None
 
 
 def _json_error(code: str, status: int, detail: str | None = None) -> JsonResponse:
@@ -177,6 +246,10 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # Raised outside a view (a middleware, a signal receiver) and so past the middleware
+    # above: Django calls this handler while handling the exception.
+    if database_unavailable(sys.exc_info()[1]):
+        return unavailable_response()
     return _json_error("server_error", HTTPStatus.INTERNAL_SERVER_ERROR)
 
 

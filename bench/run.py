@@ -115,7 +115,8 @@ def seed(n: int) -> dict:
     # One real argon2id hash for every user: hashing a million passwords would take hours.
     password = make_password(PASSWORD)
     started = time.perf_counter()
-    with connection.cursor() as cursor:
+    # COPY and ANALYZE of a million rows take longer than a request may wait on PostgreSQL.
+    with connection.unbounded(), connection.cursor() as cursor:
         with connection.connection.cursor() as cur:  # psycopg's own cursor, for COPY
             with cur.copy(
                 "COPY accounts_user (id, password, is_superuser, email, name, email_verified,"
@@ -213,7 +214,7 @@ def seed_dead_refresh_tokens(n: int, count: int) -> int:
     from django.db import connection
 
     now = datetime.now(tz=UTC)
-    with connection.cursor(), connection.connection.cursor() as cur:
+    with connection.unbounded(), connection.cursor(), connection.connection.cursor() as cur:
         with cur.copy(
             "COPY tokens_refreshtoken (session_id, token_hash, created_at, expires_at) FROM STDIN"
         ) as copy:
@@ -356,6 +357,10 @@ class Gunicorn:
                 "--worker-tmp-dir",
                 "/dev/shm",  # noqa: S108 - gunicorn's heartbeat files, as in the Dockerfile
                 "--no-control-socket",
+                "--timeout",
+                "30",
+                "--graceful-timeout",
+                "20",
             ],
             cwd=ROOT,
             env={**os.environ, **self.env},

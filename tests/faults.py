@@ -95,7 +95,11 @@ class TcpProxy:
             with contextlib.suppress(OSError):
                 # SO_LINGER 0: close with a reset, as a crashed server's kernel would.
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00" * 2)
-                sock.close()
+            with contextlib.suppress(OSError):
+                # close() alone does not end a socket another thread is blocked reading (a
+                # pipe thread): the peer, e.g. a PostgreSQL session, would live on.
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
     def _track(self, *socks: socket.socket) -> None:
         with self._lock:

@@ -33,7 +33,7 @@ from accounts.social.exceptions import (
 )
 from accounts.social.strategy import flow_state_clear, flow_state_save
 from authsvc.api import APIView
-from authsvc.errors import ServiceError, error_body
+from authsvc.errors import ServiceError, database_unavailable, error_body
 from authsvc.http import client_info, get_only
 from authsvc.ratelimit import rate_limit_ip
 from sessions_store.selectors import session_snapshot
@@ -94,9 +94,13 @@ def google_callback(request):
     except SocialAuthBaseException as exc:
         logger.info("Google login failed: %s (%s)", type(exc).__name__, exc.code)
         response = HttpResponseRedirect(_return_url(error=_social_error_code(exc)))
-    except Exception:
-        logger.exception("Google login failed unexpectedly")
-        response = HttpResponseRedirect(_return_url(error="server_error"))
+    except Exception as exc:
+        if database_unavailable(exc):
+            logger.warning("Google login failed: database unavailable (%s)", exc)
+            response = HttpResponseRedirect(_return_url(error="unavailable"))
+        else:
+            logger.exception("Google login failed unexpectedly")
+            response = HttpResponseRedirect(_return_url(error="server_error"))
     # The flow's state is single-use, whatever happened.
     flow_state_clear(response)
     return response

@@ -60,6 +60,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # PostgreSQL outages (README "Failure model: PostgreSQL"): a plain view that failed
+    # because the database did not answer is a 503 `unavailable`, never a 500.
+    "authsvc.errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "authsvc.urls"
@@ -83,8 +86,15 @@ TEMPLATES = [
     },
 ]
 
+# How long a request may wait on PostgreSQL (to connect, or for one statement, commit or
+# lock) before it answers `503 unavailable`; see README "Failure model: PostgreSQL".
+AUTHSVC_DB_TIMEOUT_SECONDS = env_int("AUTHSVC_DB_TIMEOUT_SECONDS", 5, minimum=1)
 DATABASES = {
-    "default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), base_dir=BASE_DIR)
+    "default": database_from_url(
+        env_str("DATABASE_URL", "sqlite:///db.sqlite3"),
+        base_dir=BASE_DIR,
+        timeout_seconds=AUTHSVC_DB_TIMEOUT_SECONDS,
+    )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

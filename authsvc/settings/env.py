@@ -47,8 +47,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def database_from_url(url: str, *, base_dir: Path) -> dict:
-    """Turn `postgres://user:pass@host:port/db` or `sqlite:///path` into a DATABASES entry."""
+def database_from_url(url: str, *, base_dir: Path, timeout_seconds: int = 5) -> dict:
+    """Turn `postgres://user:pass@host:port/db` or `sqlite:///path` into a DATABASES entry.
+
+    On PostgreSQL `timeout_seconds` bounds every step: the connection (libpq's
+    `connect_timeout`, at least 2 s), each statement and lock wait on the server, a dead
+    peer (TCP keepalives, `tcp_user_timeout`), and, client-side, each round trip
+    (`authsvc.postgres`). Parameters in the URL's query string override these.
+    """
     parsed = urlparse(url)
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
     if parsed.scheme == "sqlite":
@@ -59,7 +65,7 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(name)}
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "authsvc.postgres",
             "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
@@ -67,8 +73,31 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": int(options.pop("conn_max_age", 60)),
             "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": options,
+            "OPTIONS": {**postgres_timeouts(timeout_seconds), **options},
         }
     raise ImproperlyConfigured(
         f"DATABASE_URL must start with postgres:// or sqlite://, not {parsed.scheme or url!r}://"
     )
+
+
+def postgres_timeouts(seconds: int) -> dict[str, str]:
+    """libpq parameters that keep a request from waiting on PostgreSQL for more than
+    `seconds`, whether the server is slow, down or cut off."""
+    ms = seconds * 1000
+    server = {
+        "statement_timeout": ms,
+        "lock_timeout": ms,
+        # A client cut off mid-transaction must not hold its row locks for long; generous,
+        # since a request may hash a password or wait on Redis between two statements.
+        "idle_in_transaction_session_timeout": 4 * ms,
+    }
+    return {
+        "connect_timeout": str(seconds),
+        "keepalives": "1",
+        "keepalives_idle": str(seconds),
+        "keepalives_interval": "1",
+        "keepalives_count": "3",
+        # Bytes sent but never acknowledged (a partition) end the connection.
+        "tcp_user_timeout": str(ms),
+        "options": " ".join(f"-c {name}={value}" for name, value in server.items()),
+    }

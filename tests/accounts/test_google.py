@@ -365,6 +365,19 @@ def test_an_unexpected_failure_is_still_a_redirect(api, google, monkeypatch):
     assert landing(response) == (RETURN_URL, {"error": ["server_error"]})
 
 
+def test_a_database_outage_is_an_unavailable_redirect(api, google, monkeypatch):
+    from django.db.utils import OperationalError
+
+    def down(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("accounts.social.services.google_login_finish", down)
+
+    response = google_login(api, google)
+
+    assert landing(response) == (RETURN_URL, {"error": ["unavailable"]})
+
+
 def test_events_are_logged(client_factory, google, caplog):
     caplog.set_level(logging.INFO, logger="authsvc.events")
 

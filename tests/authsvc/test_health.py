@@ -1,3 +1,6 @@
+import threading
+import time
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -23,15 +26,36 @@ def test_readyz_when_everything_answers(api):
 def test_readyz_names_the_database_when_it_is_down(api, monkeypatch):
     from django.db.utils import OperationalError
 
-    def broken_cursor(*args, **kwargs):
+    def refused():
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("authsvc.views.connection.cursor", broken_cursor)
+    monkeypatch.setattr("authsvc.views._database_answers", refused)
 
     response = api.get("/readyz")
 
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "unavailable", "session_store": "ok"}
+    assert response.json() == {
+        "error": "not_ready",
+        "detail": "Not ready: database unavailable.",
+        "checks": {"database": "unavailable", "session_store": "ok"},
+    }
+
+
+def test_readyz_answers_in_time_when_a_check_hangs(api, monkeypatch):
+    release = threading.Event()
+    monkeypatch.setattr("authsvc.views._database_answers", lambda: release.wait(10))
+    monkeypatch.setattr(
+        "sessions_store.backends.redis.RedisSessionStore.ping", lambda self: release.wait(10)
+    )
+
+    started = time.monotonic()
+    response = api.get("/readyz")
+    elapsed = time.monotonic() - started
+    release.set()
+
+    assert elapsed < 2
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "unavailable", "session_store": "unavailable"}
 
 
 def test_security_headers(api):

@@ -66,6 +66,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
         ({"AUTHSVC_JWT_ALGORITHM": "HS256"}, "authsvc.E001"),  # a shared-secret algorithm
         ({"AUTHSVC_ARGON2_MEMORY_KIB": "1024"}, "authsvc.E011"),  # argon2 under OWASP's floor
         ({"AUTHSVC_SESSION_MAX_AGE_SECONDS": "600"}, "authsvc.E004"),  # below the access TTL
+        ({"AUTHSVC_DB_TIMEOUT_SECONDS": "300"}, "authsvc.E020"),  # a database wait is a hang
     ],
 )
 def test_unsafe_values_are_refused(tmp_path, unsafe, check_id):
@@ -98,6 +99,59 @@ def test_an_admin_without_a_second_factor_is_warned_about(tmp_path):
 
 def test_the_admin_requires_a_second_factor_unless_debug():
     assert settings.AUTHSVC_ADMIN_REQUIRE_2FA
+
+
+def test_a_database_timeout_under_a_second_is_refused(tmp_path):
+    result = manage(
+        "check",
+        env_overrides={"DJANGO_SECRET_KEY": "k" * 50, "AUTHSVC_DB_TIMEOUT_SECONDS": "0"},
+        tmp_path=tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert "AUTHSVC_DB_TIMEOUT_SECONDS must be at least 1" in result.stderr
+
+
+def test_a_long_database_timeout_is_warned_about(tmp_path):
+    result = manage(
+        "check",
+        env_overrides={"DJANGO_SECRET_KEY": "k" * 50, "AUTHSVC_DB_TIMEOUT_SECONDS": "20"},
+        tmp_path=tmp_path,
+    )
+
+    assert result.returncode == 0
+    assert "authsvc.W004" in result.stderr + result.stdout
+
+
+def test_the_database_timeout_bounds_every_postgresql_wait():
+    from authsvc.settings.env import database_from_url
+
+    entry = database_from_url(
+        "postgres://u@db:5432/authsvc?connect_timeout=9", base_dir=ROOT, timeout_seconds=3
+    )
+
+    assert entry["ENGINE"] == "authsvc.postgres"
+    options = entry["OPTIONS"]
+    assert options["connect_timeout"] == "9"  # the URL's own parameter wins
+    assert options["tcp_user_timeout"] == "3000"
+    assert options["keepalives"] == "1"
+    assert options["options"] == (
+        "-c statement_timeout=3000 -c lock_timeout=3000"
+        " -c idle_in_transaction_session_timeout=12000"
+    )
+
+
+def test_the_test_database_runs_with_the_server_side_timeouts(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        statement_timeout = cursor.fetchone()[0]
+        cursor.execute("SHOW lock_timeout")
+        lock_timeout = cursor.fetchone()[0]
+
+    expected = f"{settings.AUTHSVC_DB_TIMEOUT_SECONDS}s"
+    assert (statement_timeout, lock_timeout) == (expected, expected)
 
 
 @pytest.mark.parametrize("path", ["/bench/json", "/bench/drf"])
