@@ -104,7 +104,7 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     RateLimited while the address is locked out (accounts/lockout.py)."""
     email = normalize_email(email)
     user = User.objects.filter(email=email).annotate(has_totp=has_totp_annotation()).first()
-    state = lockout.login_lockout(email)
+    state = lockout.login_attempt_start(email)
     if state.wait:
         # Checked before the password, so a locked account gives no hint of a right guess.
         events.record(
@@ -119,16 +119,16 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
         # (the reason Django's ModelBackend does this, ticket #20760).
         User().set_password(password)
         _login_failed(
-            email,
+            state.failures,
             user,
             client,
             reason="unknown_email" if user is None else "no_password",
         )
     # check_password re-hashes with the current hasher and parameters when they changed.
     if not user.check_password(password):
-        _login_failed(email, user, client, reason="wrong_password")
-    if state.failures:
-        lockout.login_failures_clear(email)
+        _login_failed(state.failures, user, client, reason="wrong_password")
+    # The attempt was counted as a failure before the check; a right password clears it.
+    lockout.login_failures_clear(email)
     if not user_may_log_in(user):
         # Only after the right password: a wrong one must not reveal that the account exists.
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
@@ -139,8 +139,8 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     return user
 
 
-def _login_failed(email: str, user: User | None, client: ClientInfo, *, reason: str) -> NoReturn:
-    failures = lockout.login_failure_count(email)
+def _login_failed(failures: int, user: User | None, client: ClientInfo, *, reason: str) -> NoReturn:
+    # Already counted by lockout.login_attempt_start.
     user_id = str(user.pk) if user else None
     events.record("login_failed", user_id=user_id, client=client, reason=reason)
     if lockout.login_locked_after(failures):

@@ -23,7 +23,7 @@ from accounts.serializers import (
 )
 from authsvc.api import APIView, PublicAPIView
 from authsvc.http import client_info
-from authsvc.ratelimit import rate_limit, rate_limit_count, rate_limit_ip, rate_limit_peek
+from authsvc.ratelimit import rate_limit, rate_limit_ip, rate_limit_refund, rate_limit_reserve
 from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import clear_auth_cookies, set_auth_cookies
 
@@ -57,13 +57,18 @@ class LoginView(PublicAPIView):
         data.is_valid(raise_exception=True)
         client = client_info(request)
         # Failures only: a shared office IP must not be locked out by its own good logins.
+        # Counted before the password check and given back after anything but a wrong
+        # password, so parallel guesses cannot all slip under the limit.
         limit = {"group": "login_failed_ip", "key": client.ip or ""}
-        rate_limit_peek(request, **limit)
+        rate_limit_reserve(request, **limit)
         try:
             outcome = services.user_login(**data.validated_data, client=client)
         except InvalidCredentials:
-            rate_limit_count(request, **limit)
             raise
+        except BaseException:
+            rate_limit_refund(request, **limit)
+            raise
+        rate_limit_refund(request, **limit)
         if isinstance(outcome, Challenge):
             # No token cookies yet: the challenge cookie and a code earn them at /auth/2fa/verify/.
             response = Response({"mfa_required": True, "methods": list(MFA_METHODS)})

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 
 from accounts.emails import normalize_email
 from authsvc.http import client_ip
-from authsvc.ratelimit import RateLimited, rate_limit_count, rate_limit_peek
+from authsvc.ratelimit import RateLimited, rate_limit_refund, rate_limit_reserve
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,10 +37,16 @@ class AdminSite(admin.AdminSite):
         if request.method != "POST":
             return super().login(request, extra_context)
         limits = _login_limits(request)
+        reserved = []
         try:
+            # Counted before the password check (parallel guesses cannot all pass), given
+            # back below when the login succeeds.
             for group, key in limits:
-                rate_limit_peek(request, group=group, key=key)
+                rate_limit_reserve(request, group=group, key=key)
+                reserved.append((group, key))
         except RateLimited as exc:
+            for group, key in reserved:
+                rate_limit_refund(request, group=group, key=key)
             response = TemplateResponse(
                 request,
                 "admin/login_rate_limited.html",
@@ -51,9 +57,9 @@ class AdminSite(admin.AdminSite):
             return response
         response = super().login(request, extra_context)
         # A successful login redirects; anything else re-shows the form with its error.
-        if response.status_code != 302:
+        if response.status_code == 302:
             for group, key in limits:
-                rate_limit_count(request, group=group, key=key)
+                rate_limit_refund(request, group=group, key=key)
         return response
 
 
