@@ -60,22 +60,19 @@ def _forget_detached_events(monkeypatch, django_db_blocker):
                 own.close()
 
 
+_detached_rows_left = []
+
+
 @pytest.fixture(autouse=True)
 def _forget_detached_outage_rows(monkeypatch, django_db_blocker):
     """Pending tombstones are written on a connection of their own inside a transaction
-    (authsvc/detached.py), outside the test's rolled-back one: delete them after the test."""
+    (authsvc/detached.py), outside the test's rolled-back one: delete them before the next
+    test (not at teardown, where the test's transaction may still hold their row locks)."""
     from django.db import DEFAULT_DB_ALIAS, connections
 
-    opened = []
     create = connections.create_connection
-
-    def tracked(alias):
-        opened.append(alias)
-        return create(alias)
-
-    monkeypatch.setattr(connections, "create_connection", tracked)
-    yield
-    if opened:
+    if _detached_rows_left:
+        _detached_rows_left.clear()
         with django_db_blocker.unblock():
             own = create(DEFAULT_DB_ALIAS)
             try:
@@ -83,6 +80,13 @@ def _forget_detached_outage_rows(monkeypatch, django_db_blocker):
                     cursor.execute("DELETE FROM sessions_store_pendingtombstone")
             finally:
                 own.close()
+
+    def tracked(alias):
+        _detached_rows_left.append(alias)
+        return create(alias)
+
+    monkeypatch.setattr(connections, "create_connection", tracked)
+    yield
 
 
 class Clock:
