@@ -65,6 +65,12 @@ def test_production_settings_pass_check_deploy(tmp_path):
         ({"AUTHSVC_COOKIE_SECURE": "0"}, "authsvc.E002"),  # cookies without Secure
         ({"AUTHSVC_JWT_ALGORITHM": "HS256"}, "authsvc.E001"),  # a shared-secret algorithm
         ({"AUTHSVC_ARGON2_MEMORY_KIB": "1024"}, "authsvc.E011"),  # argon2 under OWASP's floor
+        # A Redis timeout that lets a partition hold every worker, or fails a healthy Redis.
+        ({"AUTHSVC_REDIS_TIMEOUT_MS": "30000"}, "authsvc.E040"),
+        ({"AUTHSVC_REDIS_TIMEOUT_MS": "2"}, "authsvc.E040"),
+        ({"AUTHSVC_REDIS_BREAKER_SECONDS": "3600"}, "authsvc.E041"),
+        # A revocation made during a Redis outage missed by other processes for minutes.
+        ({"AUTHSVC_REVOCATION_SYNC_SECONDS": "300"}, "authsvc.E042"),
     ],
 )
 def test_unsafe_values_are_refused(tmp_path, unsafe, check_id):
