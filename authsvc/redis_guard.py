@@ -83,10 +83,6 @@ def redis_succeeded() -> None:
             hook()
 
 
-def redis_tripped() -> bool:
-    return _breaker.tripped
-
-
 def on_recovery(hook: Callable[[], None]) -> None:
     if hook not in _recovery_hooks:
         _recovery_hooks.append(hook)
