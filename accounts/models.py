@@ -134,3 +134,37 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return "backup code"
+class LoginLockout(models.Model):
+    """Wrong passwords in a row for one address (accounts/lockout.py). In PostgreSQL, not
+    Redis, so a Redis restart or outage cannot reset it and parallel guesses are counted
+    under a row lock."""
+
+    # SHA-256 of the normal form of the address: never the address in clear.
+    email_digest = models.CharField(max_length=64, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+    # The last attempt that was let through to the password check, Unix milliseconds on
+    # authsvc.clock (an integer keeps the compare-and-set the same on PostgreSQL and SQLite).
+    last_attempt_ms = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_attempt_ms"], name="loginlockout_last_idx")]
+
+    def __str__(self) -> str:
+        return f"lockout {self.email_digest[:8]}… ({self.failures})"
+
+
+class MfaChallenge(models.Model):
+    """The server half of a 2FA login challenge (accounts/mfa/challenge.py): it makes each
+    challenge complete at most once. In PostgreSQL so a 2FA login works while Redis is down."""
+
+    # SHA-256 of the random challenge id the signed cookie carries.
+    id_digest = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="mfachallenge_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"2FA challenge of {self.user_id}"

@@ -20,22 +20,28 @@ from authsvc.ratelimit import RateLimited
 from sessions_store.services import user_sessions_revoke
 
 
-@transaction.atomic
 def password_change(
     *, user_id, session_id, current_password: str, new_password: str, client: ClientInfo
 ) -> None:
+    email = User.objects.values_list("email", flat=True).get(pk=user_id)
+    # A stolen session must not become a way around the login lockout. Counted before the
+    # transaction, whose rollback on a wrong password would erase the count.
+    attempt = lockout.login_attempt_start(email)
+    if attempt.wait:
+        raise RateLimited(retry_after=attempt.wait)
+    with transaction.atomic():
+        _password_change(user_id, session_id, current_password, new_password, client)
+
+
+def _password_change(user_id, session_id, current_password, new_password, client) -> None:
     user = User.objects.select_for_update().get(pk=user_id)
-    # A stolen session must not become a way around the login lockout.
-    wait = lockout.login_lockout_wait(user.email)
-    if wait:
-        raise RateLimited(retry_after=wait)
     if not user.check_password(current_password):
-        lockout.login_failure_count(user.email)
         events.record("password_change_failed", user_id=str(user.pk), sid=session_id, client=client)
         raise InvalidRequest(
             "The current password is incorrect.",
             fields={"current_password": ["The current password is incorrect."]},
         )
+    lockout.login_failures_clear(user.email)
     password_check(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])

@@ -130,9 +130,12 @@ def password_verify(
     """The one password check, for a login and for a signed-in user proving the password
     again (`attempt` names the events: "reauth", "email_change"): InvalidCredentials, or
     RateLimited while `email` is locked out. Every door shares the lockout, so a stolen
-    session cannot guess the password faster than a login could."""
-    state = lockout.login_lockout(email)
+    session cannot guess the password faster than a login could. Call it outside a
+    transaction: the attempt is counted before the check, and a rollback would erase it."""
     user_id = str(user.pk) if user else None
+    # Counted as a failure before the password is checked, so parallel guesses cannot all
+    # pass the lockout; a right password clears it below.
+    state = lockout.login_attempt_start(email)
     if state.wait:
         # Checked before the password, so a locked account gives no hint of a right guess.
         events.record(
@@ -144,18 +147,19 @@ def password_verify(
         # (the reason Django's ModelBackend does this, ticket #20760).
         User().set_password(password)
         reason = "unknown_email" if user is None else "no_password"
-        _password_failed(email, user_id, client, attempt=attempt, sid=sid, reason=reason)
+        _password_failed(state.failures, user_id, client, attempt=attempt, sid=sid, reason=reason)
     # check_password re-hashes with the current hasher and parameters when they changed.
     if not user.check_password(password):
-        _password_failed(email, user_id, client, attempt=attempt, sid=sid, reason="wrong_password")
-    if state.failures:
-        lockout.login_failures_clear(email)
+        _password_failed(
+            state.failures, user_id, client, attempt=attempt, sid=sid, reason="wrong_password"
+        )
+    lockout.login_failures_clear(email)
 
 
 def _password_failed(
-    email: str, user_id: str | None, client: ClientInfo, *, attempt: str, sid, reason: str
+    failures: int, user_id: str | None, client: ClientInfo, *, attempt: str, sid, reason: str
 ) -> NoReturn:
-    failures = lockout.login_failure_count(email)
+    # Already counted by lockout.login_attempt_start.
     events.record(f"{attempt}_failed", user_id=user_id, sid=sid, client=client, reason=reason)
     if lockout.login_locked_after(failures):
         events.record("login_locked", user_id=user_id, client=client, failures=failures)

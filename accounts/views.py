@@ -28,7 +28,7 @@ from accounts.serializers import (
 )
 from authsvc.api import APIView, PublicAPIView
 from authsvc.http import NoStoreMixin, client_info
-from authsvc.ratelimit import rate_limit, rate_limit_count, rate_limit_ip, rate_limit_peek
+from authsvc.ratelimit import rate_limit, rate_limit_ip, rate_limit_refund, rate_limit_reserve
 from authsvc.serializers import DetailSerializer, UserIdSerializer
 from tokens.cookies import clear_auth_cookies, set_auth_cookies
 
@@ -62,13 +62,18 @@ class LoginView(PublicAPIView):
         data.is_valid(raise_exception=True)
         client = client_info(request)
         # Failures only: a shared office IP must not be locked out by its own good logins.
+        # Counted before the password check and given back after anything but a wrong
+        # password, so parallel guesses cannot all slip under the limit.
         limit = {"group": "login_failed_ip", "key": client.ip or ""}
-        rate_limit_peek(request, **limit)
+        rate_limit_reserve(request, **limit)
         try:
             outcome = services.user_login(**data.validated_data, client=client)
         except InvalidCredentials:
-            rate_limit_count(request, **limit)
             raise
+        except BaseException:
+            rate_limit_refund(request, **limit)
+            raise
+        rate_limit_refund(request, **limit)
         if isinstance(outcome, Challenge):
             # No token cookies yet: the challenge cookie and a code earn them at /auth/2fa/verify/.
             response = Response({"mfa_required": True, "methods": list(MFA_METHODS)})
@@ -163,8 +168,9 @@ class ReauthView(APIView):
         data.is_valid(raise_exception=True)
         client = client_info(request)
         # Failures only, like login: the per-account side is the lockout and the 2FA throttle.
+        # Counted before the check and given back unless it failed, like login's.
         limit = {"group": "reauth_failed_ip", "key": client.ip or ""}
-        rate_limit_peek(request, **limit)
+        rate_limit_reserve(request, **limit)
         try:
             auth_time = reauth.session_reauth(
                 user_id=request.user.id,
@@ -173,8 +179,11 @@ class ReauthView(APIView):
                 **data.validated_data,
             )
         except (InvalidCredentials, InvalidCode):
-            rate_limit_count(request, **limit)
             raise
+        except BaseException:
+            rate_limit_refund(request, **limit)
+            raise
+        rate_limit_refund(request, **limit)
         return Response({"auth_time": auth_time})
 
 

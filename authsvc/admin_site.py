@@ -37,7 +37,7 @@ from accounts.emails import normalize_email
 from accounts.exceptions import AccountDisabled, InvalidCode, MfaChallengeExpired
 from accounts.mfa.challenge import Challenge
 from authsvc.http import client_info, client_ip
-from authsvc.ratelimit import RateLimited, rate_limit_count, rate_limit_peek
+from authsvc.ratelimit import RateLimited, rate_limit_refund, rate_limit_reserve
 
 # Keys in Django's (admin-only) session.
 ADMIN_SID_KEY = "authsvc_admin_sid"
@@ -111,20 +111,27 @@ class AdminSite(admin.AdminSite):
         if request.method != "POST":
             return super().login(request, extra_context)
         limits = _login_limits(request)
+        reserved = []
         try:
+            # Counted before the password check (parallel guesses cannot all pass), given
+            # back below when the login succeeds.
             for group, key in limits:
-                rate_limit_peek(request, group=group, key=key)
+                rate_limit_reserve(request, group=group, key=key)
+                reserved.append((group, key))
         except RateLimited as exc:
+            for group, key in reserved:
+                rate_limit_refund(request, group=group, key=key)
             return self._rate_limited(request, exc)
         from django.contrib.admin.forms import AdminAuthenticationForm
 
         form = AdminAuthenticationForm(request, data=request.POST)
         client = client_info(request)
         if not form.is_valid():
-            for group, key in limits:
-                rate_limit_count(request, group=group, key=key)
+            # The reserved attempts stay counted: this one failed.
             admin_login_password_failed(username=request.POST.get("username", ""), client=client)
             return self._login_form(request, form, extra_context)
+        for group, key in limits:
+            rate_limit_refund(request, group=group, key=key)
         step = admin_login_password_passed(user=form.get_user(), client=client)
         if isinstance(step, Challenge):
             request.session.cycle_key()

@@ -79,6 +79,34 @@ def check_shared_store(app_configs, **kwargs):
     ]
 
 
+@register(Tags.caches)
+def check_redis_failover(app_configs, **kwargs):
+    errors = []
+    if not 10 <= settings.AUTHSVC_REDIS_TIMEOUT_MS <= 5000:
+        errors.append(
+            Error(
+                "AUTHSVC_REDIS_TIMEOUT_MS must be between 10 and 5000.",
+                hint="Too short fails a healthy Redis; too long lets a partitioned Redis hold "
+                "every worker (each request waits this long before falling back).",
+                id="authsvc.E040",
+            )
+        )
+    if not 1 <= settings.AUTHSVC_REDIS_BREAKER_SECONDS <= 300:
+        errors.append(Error("AUTHSVC_REDIS_BREAKER_SECONDS must be 1 to 300.", id="authsvc.E041"))
+    sync_ceiling = min(60, settings.AUTHSVC_ACCESS_TTL_SECONDS)
+    if settings.AUTHSVC_REVOCATION_SYNC_SECONDS > sync_ceiling:  # noqa: SIM300
+        errors.append(
+            Error(
+                "AUTHSVC_REVOCATION_SYNC_SECONDS must be at most 60 and below the access "
+                "token lifetime.",
+                hint="It bounds how long a revocation made while Redis was unreachable can "
+                "be missed by another process.",
+                id="authsvc.E042",
+            )
+        )
+    return errors
+
+
 @register(Tags.security, deploy=True)
 def check_rate_limits(app_configs, **kwargs):
     if settings.DEBUG or settings.RATELIMIT_ENABLE:

@@ -48,3 +48,32 @@ class Session(models.Model):
 
     def is_alive(self, at) -> bool:
         return self.revoked_at is None and self.expires_at > at
+
+
+class PendingTombstone(models.Model):
+    """A revocation whose tombstone could not be written to the store (Redis unreachable
+    from the revoking process). Every process reads these rows into its deny set and any
+    process that reaches Redis writes the tombstone and marks the row flushed
+    (sessions_store/revocations.py); `purge_expired` deletes them once no cached snapshot
+    can outlive them."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No foreign keys: written on a connection of its own, maybe before the revocation
+    # commits, and it must outlive a purged session.
+    session_id = models.UUIDField()
+    user_id = models.UUIDField()
+    created_at = models.DateTimeField()
+    flushed = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="pendingtomb_created_idx"),
+            models.Index(
+                fields=["id"],
+                name="pendingtomb_unflushed_idx",
+                condition=models.Q(flushed=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"pending tombstone of {self.session_id}"

@@ -7,6 +7,7 @@ from authsvc import clock
 from sessions_store.backends import get_session_store
 from sessions_store.backends.base import REVOKED, SessionStoreUnavailable, Snapshot
 from sessions_store.models import Session
+from sessions_store.revocations import revocations_sync, session_denied, tombstone_ttl_seconds
 from tokens.conf import token_settings
 
 logger = logging.getLogger(__name__)
@@ -40,13 +41,12 @@ def snapshot_ttl_until(expires_at) -> int:
     return max(1, int(min(token_settings.access_ttl.total_seconds(), remaining)))
 
 
-def tombstone_ttl_seconds() -> int:
-    # Long enough to outlive every access token the session was issued.
-    return int(token_settings.access_ttl.total_seconds()) + 5
-
-
 def session_snapshot(sid: str) -> Snapshot | None:
     """The live session's snapshot, or None when it is revoked, expired or unknown."""
+    # A revocation that could not reach Redis may have left a live-looking snapshot there.
+    revocations_sync()
+    if session_denied(sid):
+        return None
     store = get_session_store()
     try:
         cached = store.get(sid)

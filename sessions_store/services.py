@@ -14,6 +14,7 @@ from sessions_store.backends import get_session_store
 from sessions_store.backends.base import SessionStoreUnavailable, Snapshot
 from sessions_store.exceptions import SessionNotFound
 from sessions_store.models import Session
+from sessions_store.revocations import pending_tombstones_record, session_denied
 from sessions_store.selectors import (
     live_sessions,
     snapshot_build,
@@ -26,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 
 def _store_put(session: Session, snapshot: Snapshot) -> None:
+    if session_denied(snapshot.sid):
+        # Revoked while the store was unreachable: no tombstone guards this key yet.
+        return
     try:
         get_session_store().put(snapshot, snapshot_ttl_seconds(session))
     except SessionStoreUnavailable:
@@ -37,9 +41,10 @@ def _store_revoke(sids: list[str], user_id: str) -> None:
     try:
         get_session_store().revoke(sids, user_id, tombstone_ttl_seconds())
     except SessionStoreUnavailable:
-        # The revocation is already durable; snapshots expire within one access lifetime
-        # and every miss reads the database.
-        logger.error("session store unavailable; revocation of %s not cached", sids)
+        # The revocation is durable, but a snapshot cached before it may still be in
+        # Redis: every process must learn of it before trusting Redis again.
+        logger.error("session store unavailable; revocation of %s pending", sids)
+        pending_tombstones_record(sids, user_id)
 
 
 def session_create(

@@ -9,8 +9,10 @@ from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from authsvc.redis_guard import breaker_reset
 from sessions_store.backends import get_session_store
 from sessions_store.backends.memory import MemorySessionStore
+from sessions_store.revocations import deny_set_clear
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 _emails = itertools.count(1)
@@ -24,6 +26,9 @@ def _clean_session_store():
     store = get_session_store()
     if isinstance(store, MemorySessionStore):
         store.clear()
+    # Per-process Redis-outage state: no test inherits another's open breaker or deny set.
+    breaker_reset()
+    deny_set_clear()
     yield
 
 
@@ -53,6 +58,35 @@ def _forget_detached_events(monkeypatch, django_db_blocker):
                     cursor.execute("DELETE FROM accounts_authevent")
             finally:
                 own.close()
+
+
+_detached_rows_left = []
+
+
+@pytest.fixture(autouse=True)
+def _forget_detached_outage_rows(monkeypatch, django_db_blocker):
+    """Pending tombstones are written on a connection of their own inside a transaction
+    (authsvc/detached.py), outside the test's rolled-back one: delete them before the next
+    test (not at teardown, where the test's transaction may still hold their row locks)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    create = connections.create_connection
+    if _detached_rows_left:
+        _detached_rows_left.clear()
+        with django_db_blocker.unblock():
+            own = create(DEFAULT_DB_ALIAS)
+            try:
+                with own.cursor() as cursor:
+                    cursor.execute("DELETE FROM sessions_store_pendingtombstone")
+            finally:
+                own.close()
+
+    def tracked(alias):
+        _detached_rows_left.append(alias)
+        return create(alias)
+
+    monkeypatch.setattr(connections, "create_connection", tracked)
+    yield
 
 
 class Clock:
@@ -140,3 +174,12 @@ def logged_in(api, user):
     response = api.login(user.email)
     assert response.status_code == 200, response.content
     return api
+
+
+def lockout_failures(email: str) -> int:
+    """Wrong passwords in a row that the account lockout holds for `email`."""
+    from accounts.lockout import _key
+    from accounts.models import LoginLockout
+
+    row = LoginLockout.objects.filter(email_digest=_key(email)).first()
+    return row.failures if row else 0

@@ -1,27 +1,27 @@
 """The login challenge: what a correct first factor earns when the account has 2FA.
 
 The browser holds it as a signed cookie naming the user, the first factor and a random
-challenge id; the server holds the id in the cache until it expires, fails too often or
-is completed. The signature stops forgery and swapping in another account; the
-server-side id makes each challenge complete at most once.
+challenge id; the server holds the id's digest in PostgreSQL (`MfaChallenge`) until it
+expires, fails too often or is completed, so a 2FA login works while Redis is down. The
+signature stops forgery and swapping in another account; the server-side row makes each
+challenge complete at most once.
 """
 
+import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+from django.db.models import F
 
 from accounts.exceptions import MfaChallengeExpired
+from accounts.models import MfaChallenge
 from authsvc import clock
-from authsvc.ratelimit import counter_incr
+from authsvc.batching import delete_in_batches
 
 _SALT = "authsvc.mfa.challenge"
-_KEY = "authsvc:mfa:challenge:{}"
-_FAILURES_KEY = "authsvc:mfa:challenge-failures:{}"
-# Redis expiry is on the wall clock; the signed expiry (checked on authsvc.clock) decides.
-_CACHE_SLACK_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,11 @@ class Challenge:
     amr: tuple[str, ...]  # the first factor, e.g. ("pwd",)
     expires_at: int  # Unix seconds
     token: str  # the signed cookie value
+
+    @property
+    def digest(self) -> str:
+        # The table holds no id that would complete a challenge if it leaked.
+        return hashlib.sha256(self.id.encode()).hexdigest()
 
 
 def challenge_issue(*, user_id: str, amr: list[str]) -> Challenge:
@@ -42,8 +47,13 @@ def challenge_issue(*, user_id: str, amr: list[str]) -> Challenge:
         salt=_SALT,
         compress=True,
     )
-    cache.set(_KEY.format(challenge_id), user_id, timeout=ttl + _CACHE_SLACK_SECONDS)
-    return Challenge(challenge_id, user_id, tuple(amr), expires_at, token)
+    challenge = Challenge(challenge_id, user_id, tuple(amr), expires_at, token)
+    MfaChallenge.objects.create(
+        id_digest=challenge.digest,
+        user_id=user_id,
+        expires_at=datetime.fromtimestamp(expires_at, tz=UTC),
+    )
+    return challenge
 
 
 def challenge_load(token: str | None) -> Challenge:
@@ -63,7 +73,9 @@ def challenge_load(token: str | None) -> Challenge:
         raise MfaChallengeExpired() from exc
     if clock.now().timestamp() >= challenge.expires_at:
         raise MfaChallengeExpired()
-    if cache.get(_KEY.format(challenge.id)) != challenge.user_id:
+    if not MfaChallenge.objects.filter(
+        id_digest=challenge.digest, user_id=challenge.user_id
+    ).exists():
         raise MfaChallengeExpired()
     return challenge
 
@@ -71,20 +83,24 @@ def challenge_load(token: str | None) -> Challenge:
 def challenge_fail(challenge: Challenge) -> None:
     """Count a wrong code; after AUTHSVC_MFA_CHALLENGE_MAX_FAILURES the challenge is gone
     and the password has to be entered again."""
-    failures = counter_incr(
-        _FAILURES_KEY.format(challenge.id),
-        timeout=settings.AUTHSVC_MFA_CHALLENGE_TTL_SECONDS + _CACHE_SLACK_SECONDS,
-    )
-    if failures >= settings.AUTHSVC_MFA_CHALLENGE_MAX_FAILURES:
-        challenge_end(challenge)
+    rows = MfaChallenge.objects.filter(id_digest=challenge.digest)
+    # One statement, so parallel wrong codes cannot both read the same count.
+    rows.update(failures=F("failures") + 1)
+    rows.filter(failures__gte=settings.AUTHSVC_MFA_CHALLENGE_MAX_FAILURES).delete()
 
 
 def challenge_consume(challenge: Challenge) -> None:
-    """Complete the challenge; of two racing completions only one gets past here."""
-    if not cache.delete(_KEY.format(challenge.id)):
+    """Complete the challenge; of two racing completions only one gets past here (the
+    DELETE's row lock makes the other wait, then find nothing)."""
+    deleted, _ = MfaChallenge.objects.filter(id_digest=challenge.digest).delete()
+    if not deleted:
         raise MfaChallengeExpired()
-    cache.delete(_FAILURES_KEY.format(challenge.id))
 
 
 def challenge_end(challenge: Challenge) -> None:
-    cache.delete_many([_KEY.format(challenge.id), _FAILURES_KEY.format(challenge.id)])
+    MfaChallenge.objects.filter(id_digest=challenge.digest).delete()
+
+
+def challenges_purge(*, now: datetime, batch_size: int) -> int:
+    """Delete the challenges that expired unanswered."""
+    return delete_in_batches(MfaChallenge.objects.filter(expires_at__lt=now), batch_size=batch_size)

@@ -168,22 +168,25 @@ def mfa_challenge_complete(
     returned, the challenge and the method used. InvalidCode, RateLimited,
     MfaChallengeExpired or AccountDisabled otherwise."""
     challenge = challenges.challenge_load(token)
-    with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=challenge.user_id).first()
-        totp, static = _locked_devices(challenge.user_id, confirmed=True)
-        if user is None or totp is None:
-            # The account or its 2FA went away while the challenge waited.
-            challenges.challenge_end(challenge)
-            raise MfaChallengeExpired()
-        check = code_check(totp=totp, static=static, code=code)
-        started = None
-        if check.ok:
-            if not user_may_log_in(user):
-                challenges.challenge_end(challenge)
-                raise AccountDisabled()
-            # Inside the transaction: a losing racer rolls its code use back.
-            challenges.challenge_consume(challenge)
-            started = start(user, [*challenge.amr, OTP_AMR])
+    try:
+        with transaction.atomic():
+            user = User.objects.select_for_update().filter(pk=challenge.user_id).first()
+            totp, static = _locked_devices(challenge.user_id, confirmed=True)
+            if user is None or totp is None:
+                # The account or its 2FA went away while the challenge waited.
+                raise MfaChallengeExpired()
+            check = code_check(totp=totp, static=static, code=code)
+            started = None
+            if check.ok:
+                if not user_may_log_in(user):
+                    raise AccountDisabled()
+                # Inside the transaction: a losing racer rolls its code use back.
+                challenges.challenge_consume(challenge)
+                started = start(user, [*challenge.amr, OTP_AMR])
+    except (MfaChallengeExpired, AccountDisabled):
+        # After the rollback, or the challenge (a database row) would come back with it.
+        challenges.challenge_end(challenge)
+        raise
     method = _checked(check, user_id=challenge.user_id, client=client, purpose=purpose)
     if started is None:
         challenges.challenge_fail(challenge)
@@ -230,14 +233,15 @@ def mfa_disable(*, user_id, session_id, password: str, code: str, client: Client
     """Turn 2FA off with the password and a current code (TOTP or backup); every other
     session ends."""
     user = User.objects.get(pk=user_id)
-    wait = lockout.login_lockout_wait(user.email)
-    if wait:
-        raise RateLimited(retry_after=wait)
+    attempt = lockout.login_attempt_start(user.email)
+    if attempt.wait:
+        raise RateLimited(retry_after=attempt.wait)
     # Hashed before any row is locked: argon2 takes tens of milliseconds.
     if not user.check_password(password):
-        lockout.login_failure_count(user.email)
+        # Already counted by login_attempt_start.
         events.record("mfa_disable_failed", user_id=str(user_id), sid=session_id, client=client)
         raise InvalidCredentials()
+    lockout.login_failures_clear(user.email)
     with transaction.atomic():
         totp, static = _locked_devices(user_id, confirmed=True)
         if totp is None:

@@ -1,11 +1,22 @@
 """The session store and the cache: Redis when REDIS_URL is set, in-process otherwise."""
 
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 from .env import env_int, env_str
 
 REDIS_URL = env_str("REDIS_URL") or None
+
+# Redis is the fast path, PostgreSQL the truth: a slow or partitioned Redis must cost a
+# request a short wait, not a worker (authsvc/redis_guard.py). Connect and read timeouts:
+AUTHSVC_REDIS_TIMEOUT_MS = env_int("AUTHSVC_REDIS_TIMEOUT_MS", 250, minimum=1)
+# After a failure each process skips Redis this long before one request probes it again.
+AUTHSVC_REDIS_BREAKER_SECONDS = env_int("AUTHSVC_REDIS_BREAKER_SECONDS", 5, minimum=1)
+# How often each process reads the revocations that could not reach Redis
+# (sessions_store/revocations.py): the longest a revocation made during an outage can be
+# missed by another process that still trusts a cached snapshot.
+AUTHSVC_REVOCATION_SYNC_SECONDS = env_int("AUTHSVC_REVOCATION_SYNC_SECONDS", 1, minimum=0)
 
 if REDIS_URL:
     CACHES = {
@@ -15,14 +26,15 @@ if REDIS_URL:
             "KEY_PREFIX": "authsvc",
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                "SOCKET_CONNECT_TIMEOUT": AUTHSVC_REDIS_TIMEOUT_MS / 1000,
+                "SOCKET_TIMEOUT": AUTHSVC_REDIS_TIMEOUT_MS / 1000,
                 # One immediate retry covers a connection dropped by a Redis restart; more,
                 # with backoff (redis-py's default), would stall every request for seconds
-                # while Redis is down instead of falling back to the database.
+                # while Redis is down instead of falling back to the database. A timeout is
+                # not retried: a slow Redis would only double the wait.
                 "CONNECTION_POOL_KWARGS": {
                     "health_check_interval": 30,
-                    "retry": Retry(NoBackoff(), 1),
+                    "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
                 },
             },
         }

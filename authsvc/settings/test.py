@@ -8,6 +8,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/authsv
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 # Purges in tests delete a handful of rows in tiny batches; no need to pause between them.
 os.environ.setdefault("AUTHSVC_PURGE_PAUSE_MS", "0")
+# The revocation sync adds a query once per interval; tests that count queries must not
+# meet one by chance. The outage tests set it to 0 (every request).
+os.environ.setdefault("AUTHSVC_REVOCATION_SYNC_SECONDS", "60")
 os.environ.setdefault("AUTHSVC_KEYS_DIR", tempfile.mkdtemp(prefix="authsvc-test-keys-"))
 
 from .production import *

@@ -5,8 +5,8 @@ Keys: `authsvc:s:<sid>` holds the snapshot JSON (or the tombstone) with a TTL;
 """
 
 from django_redis import get_redis_connection
-from redis.exceptions import RedisError
 
+from authsvc.redis_guard import REDIS_ERRORS, redis_allowed, redis_failed, redis_succeeded
 from sessions_store.backends.base import (
     REVOKED,
     TOMBSTONE,
@@ -42,26 +42,36 @@ return value
 
 
 class RedisSessionStore(SessionStore):
+    """Every call goes through `_call`: the short socket timeouts of CACHES and the
+    process's circuit breaker (authsvc/redis_guard.py) turn a slow or unreachable Redis into
+    SessionStoreUnavailable quickly, and callers read PostgreSQL instead."""
+
     def __init__(self) -> None:
         self.client = get_redis_connection("default")
         self._put = self.client.register_script(_PUT_UNLESS_REVOKED)
         self._touch = self.client.register_script(_TOUCH)
 
-    def get(self, sid):
+    @staticmethod
+    def _call(method, *args, **kwargs):
+        if not redis_allowed():
+            raise SessionStoreUnavailable("redis skipped: circuit open")
         try:
-            raw = self.client.get(SESSION_KEY.format(sid))
-        except RedisError as exc:
+            result = method(*args, **kwargs)
+        except REDIS_ERRORS as exc:
+            redis_failed()
             raise SessionStoreUnavailable(str(exc)) from exc
-        return self._decode(raw)
+        redis_succeeded()
+        return result
+
+    def get(self, sid):
+        return self._decode(self._call(self.client.get, SESSION_KEY.format(sid)))
 
     def touch(self, sid: str, user_id: str, ttl_seconds: int):
-        try:
-            raw = self._touch(
-                keys=[SESSION_KEY.format(sid), USER_KEY.format(user_id)],
-                args=[TOMBSTONE, max(1, ttl_seconds), sid, USER_INDEX_TTL_SECONDS],
-            )
-        except RedisError as exc:
-            raise SessionStoreUnavailable(str(exc)) from exc
+        raw = self._call(
+            self._touch,
+            keys=[SESSION_KEY.format(sid), USER_KEY.format(user_id)],
+            args=[TOMBSTONE, max(1, ttl_seconds), sid, USER_INDEX_TTL_SECONDS],
+        )
         return self._decode(raw)
 
     @staticmethod
@@ -73,42 +83,37 @@ class RedisSessionStore(SessionStore):
         return Snapshot.from_json(raw)
 
     def put(self, snapshot: Snapshot, ttl_seconds: int) -> bool:
-        try:
-            stored = self._put(
-                keys=[SESSION_KEY.format(snapshot.sid), USER_KEY.format(snapshot.user_id)],
-                args=[
-                    snapshot.to_json(),
-                    TOMBSTONE,
-                    max(1, ttl_seconds),
-                    snapshot.sid,
-                    USER_INDEX_TTL_SECONDS,
-                ],
-            )
-        except RedisError as exc:
-            raise SessionStoreUnavailable(str(exc)) from exc
+        stored = self._call(
+            self._put,
+            keys=[SESSION_KEY.format(snapshot.sid), USER_KEY.format(snapshot.user_id)],
+            args=[
+                snapshot.to_json(),
+                TOMBSTONE,
+                max(1, ttl_seconds),
+                snapshot.sid,
+                USER_INDEX_TTL_SECONDS,
+            ],
+        )
         return bool(stored)
 
     def revoke(self, sids: list[str], user_id: str, ttl_seconds: int) -> None:
         if not sids:
             return
-        try:
-            pipe = self.client.pipeline(transaction=True)
-            for sid in sids:
-                pipe.set(SESSION_KEY.format(sid), TOMBSTONE, ex=max(1, ttl_seconds))
-            pipe.srem(USER_KEY.format(user_id), *sids)
-            pipe.execute()
-        except RedisError as exc:
-            raise SessionStoreUnavailable(str(exc)) from exc
+        pipe = self.client.pipeline(transaction=True)
+        for sid in sids:
+            pipe.set(SESSION_KEY.format(sid), TOMBSTONE, ex=max(1, ttl_seconds))
+        pipe.srem(USER_KEY.format(user_id), *sids)
+        self._call(pipe.execute)
 
     def user_sessions(self, user_id: str) -> set[str]:
-        try:
-            members = self.client.smembers(USER_KEY.format(user_id))
-        except RedisError as exc:
-            raise SessionStoreUnavailable(str(exc)) from exc
+        members = self._call(self.client.smembers, USER_KEY.format(user_id))
         return {m.decode() for m in members}
 
     def ping(self) -> None:
+        # Not behind the breaker: /readyz asks Redis itself, and a success closes it.
         try:
             self.client.ping()
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
+            redis_failed()
             raise SessionStoreUnavailable(str(exc)) from exc
+        redis_succeeded()

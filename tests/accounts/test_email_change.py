@@ -7,10 +7,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.core import mail
 
-from accounts import lockout
 from accounts.models import AuthEvent, User
 from sessions_store.models import Session
-from tests.conftest import DEFAULT_PASSWORD, AuthClient
+from tests.conftest import DEFAULT_PASSWORD, AuthClient, lockout_failures
 from tests.tokens.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -174,7 +173,7 @@ def test_a_wrong_password_is_401_counted_by_the_lockout_and_sends_nothing(logged
     assert_error(change(logged_in, password="wrong"), 401, "invalid_credentials")
 
     assert mail.outbox == []
-    assert lockout.login_lockout(user.email).failures == 1
+    assert lockout_failures(user.email) == 1
     assert AuthEvent.objects.get(type="email_change_failed").details == {"reason": "wrong_password"}
 
 

@@ -10,7 +10,6 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from social_django.models import UserSocialAuth
 
-from accounts import lockout
 from accounts.models import AuthEvent, User
 from authsvc.http import ClientInfo
 from sessions_store.backends import get_session_store
@@ -19,7 +18,7 @@ from sessions_store.models import Session
 from sessions_store.selectors import session_snapshot
 from tests.accounts.mfa_helpers import enrol, login_challenged, verify
 from tests.accounts.test_google import callback, google, google_login, landing  # noqa: F401
-from tests.conftest import DEFAULT_PASSWORD, AuthClient
+from tests.conftest import DEFAULT_PASSWORD, AuthClient, lockout_failures
 from tests.tokens.conftest import assert_error
 from tokens.services import session_start
 
@@ -148,12 +147,12 @@ def test_a_wrong_password_is_401_counted_by_the_lockout(logged_in, user, clock):
 
     assert_error(reauth(logged_in, password="wrong"), 401, "invalid_credentials")
 
-    assert lockout.login_lockout(user.email).failures == 1
+    assert lockout_failures(user.email) == 1
     assert AuthEvent.objects.get(type="reauth_failed").details == {"reason": "wrong_password"}
     assert_error(logged_in.post_json("/auth/2fa/totp/setup/"), 403, "reauth_required")
     # A right password clears the streak, as a login's does.
     assert reauth(logged_in, password=DEFAULT_PASSWORD).status_code == 200
-    assert lockout.login_lockout(user.email).failures == 0
+    assert lockout_failures(user.email) == 0
 
 
 def test_the_lockout_applies_to_reauth_like_to_login(logged_in, user, clock, settings):

@@ -67,6 +67,12 @@ def test_production_settings_pass_check_deploy(tmp_path):
         ({"AUTHSVC_ARGON2_MEMORY_KIB": "1024"}, "authsvc.E011"),  # argon2 under OWASP's floor
         ({"AUTHSVC_SESSION_MAX_AGE_SECONDS": "600"}, "authsvc.E004"),  # below the access TTL
         ({"AUTHSVC_DB_TIMEOUT_SECONDS": "300"}, "authsvc.E020"),  # a database wait is a hang
+        # A Redis timeout that lets a partition hold every worker, or fails a healthy Redis.
+        ({"AUTHSVC_REDIS_TIMEOUT_MS": "30000"}, "authsvc.E040"),
+        ({"AUTHSVC_REDIS_TIMEOUT_MS": "2"}, "authsvc.E040"),
+        ({"AUTHSVC_REDIS_BREAKER_SECONDS": "3600"}, "authsvc.E041"),
+        # A revocation made during a Redis outage missed by other processes for minutes.
+        ({"AUTHSVC_REVOCATION_SYNC_SECONDS": "300"}, "authsvc.E042"),
     ],
 )
 def test_unsafe_values_are_refused(tmp_path, unsafe, check_id):

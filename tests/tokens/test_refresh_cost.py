@@ -43,7 +43,7 @@ def test_refresh_is_one_statement_and_one_store_round_trip(logged_in, redis_call
     ]
     assert len(statements) == 1, statements
     assert statements[0].lstrip().startswith("WITH used AS")
-    # The session store: one script. Before it, django-ratelimit's two counters (per IP,
+    # The session store: one script. Before it, the two rate-limit counters (per IP,
     # per session), each a SET NX that starts a window (then also an INCR inside one).
     assert redis_calls == ["SET", "SET", "EVALSHA"]
 

@@ -5,8 +5,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.audit import events_purge
 from accounts.bans import bans_expired_lift
+from accounts.lockout import lockouts_purge
+from accounts.mfa.challenge import challenges_purge
 from authsvc import clock
 from sessions_store.purge import sessions_purge
+from sessions_store.revocations import pending_tombstones_purge
 from tokens.purge import refresh_tokens_purge
 from tokens.rotation import signing_keys_retire
 
@@ -15,7 +18,8 @@ class Command(BaseCommand):
     help = (
         "Delete what is dead: expired refresh tokens, sessions revoked or expired more than "
         "AUTHSVC_DEAD_SESSION_RETENTION_DAYS ago (with their tokens), audit events older than "
-        "AUTHSVC_AUDIT_RETENTION_DAYS; lift temporary bans that have ended; retire signing "
+        "AUTHSVC_AUDIT_RETENTION_DAYS, expired 2FA challenges, lockout streaks and pending "
+        "tombstones; lift temporary bans that have ended; retire signing "
         "keys whose tokens have all expired. Deletes in small batches, so it is safe to run "
         "from cron while the service is up (e.g. hourly)."
     )
@@ -41,9 +45,17 @@ class Command(BaseCommand):
         events = events_purge(
             now=now, retention_days=settings.AUTHSVC_AUDIT_RETENTION_DAYS, batch_size=batch_size
         )
+        # Redis-outage leftovers: 2FA challenges never answered, lockout streaks forgotten
+        # after a day, pending tombstones no cached snapshot can outlive.
+        leftovers = (
+            challenges_purge(now=now, batch_size=batch_size)
+            + lockouts_purge(now=now, batch_size=batch_size)
+            + pending_tombstones_purge(now=now, batch_size=batch_size)
+        )
         bans = bans_expired_lift()
         keys = signing_keys_retire(now=now)
         self.stdout.write(
             f"Deleted {tokens} expired refresh token(s), {sessions} dead session(s), "
-            f"{events} old event(s); lifted {bans} ended ban(s); retired {len(keys)} key(s)."
+            f"{events} old event(s), {leftovers} expired challenge/lockout/pending row(s); "
+            f"lifted {bans} ended ban(s); retired {len(keys)} key(s)."
         )

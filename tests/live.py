@@ -1,0 +1,111 @@
+"""A real gunicorn of the service in a subprocess, and a tiny HTTP client for it (cookies by
+hand: the auth cookies are Secure and the server speaks plain HTTP on loopback)."""
+
+import http.cookies
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.faults import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+CSRF = "c" * 32
+
+
+class LiveServer:
+    def __init__(self, *, database_url: str, redis_url: str, keys_dir: str, **env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
+        }
+        self.env.update(
+            DJANGO_SETTINGS_MODULE="authsvc.settings.production",
+            DJANGO_SECRET_KEY="live-test-key-0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d",
+            DJANGO_ALLOWED_HOSTS="127.0.0.1",
+            AUTHSVC_SSL_REDIRECT="0",
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            AUTHSVC_KEYS_DIR=keys_dir,
+            **env,
+        )
+        self.process = None
+
+    def start(self) -> "LiveServer":
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "authsvc.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.base}/healthz", timeout=1)
+                return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def __enter__(self) -> "LiveServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class Browser:
+    """Keeps the auth cookies; sends the CSRF cookie and header the API wants."""
+
+    def __init__(self):
+        self.cookies: dict[str, str] = {"csrftoken": CSRF}
+
+    def call(self, base: str, method: str, path: str, body=None, *, bearer: str | None = None):
+        headers = {"Content-Type": "application/json", "X-CSRFToken": CSRF}
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if bearer:
+            headers = {"Authorization": f"Bearer {bearer}"}
+        request = urllib.request.Request(
+            base + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers=headers,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                status, raw, received = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            status, raw, received = error.code, error.read(), error.headers
+        for header in received.get_all("Set-Cookie") or []:
+            for name, morsel in http.cookies.SimpleCookie(header).items():
+                if morsel.value:
+                    self.cookies[name] = morsel.value
+                else:
+                    self.cookies.pop(name, None)
+        return status, json.loads(raw or b"{}")
