@@ -6,13 +6,13 @@ import psycopg
 from django.conf import settings
 from django.db.backends.postgresql import base
 
-from authsvc.postgres.outage import GRACE_SECONDS, WATCHDOG, breaker_for
+from authsvc.postgres.outage import WATCHDOG, breaker_for
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.watch_seconds = settings.AUTHSVC_DB_TIMEOUT_SECONDS + GRACE_SECONDS
+        self.watch_seconds = settings.AUTHSVC_DB_WATCH_SECONDS
         # First in the list: the outermost wrapper, so it also bounds the others' time.
         self.execute_wrappers.insert(0, self._watched_execute)
 

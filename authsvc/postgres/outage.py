@@ -24,9 +24,6 @@ _monotonic = time.monotonic
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
-# The server's own statement_timeout ends a slow query cleanly and the connection survives;
-# the watchdog only cuts what the server could not end, so it waits a round trip longer.
-GRACE_SECONDS = 0.5
 PROBE_INTERVAL_SECONDS = 0.5
 
 

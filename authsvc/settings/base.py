@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, env_bool, env_int, env_list, env_str
+from .env import database_from_url, db_watch_seconds, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -89,6 +89,8 @@ TEMPLATES = [
 # How long a request may wait on PostgreSQL (to connect, or for one statement, commit or
 # lock) before it answers `503 unavailable`; see README "Failure model: PostgreSQL".
 AUTHSVC_DB_TIMEOUT_SECONDS = env_int("AUTHSVC_DB_TIMEOUT_SECONDS", 5, minimum=1)
+# One round trip is cut a little before that (authsvc/postgres), so the 503 comes within it.
+AUTHSVC_DB_WATCH_SECONDS = db_watch_seconds(AUTHSVC_DB_TIMEOUT_SECONDS)
 DATABASES = {
     "default": database_from_url(
         env_str("DATABASE_URL", "sqlite:///db.sqlite3"),

@@ -80,19 +80,32 @@ def database_from_url(url: str, *, base_dir: Path, timeout_seconds: int = 5) -> 
     )
 
 
+# The server's own statement_timeout ends a slow query cleanly and the connection survives;
+# the watchdog (authsvc/postgres) only cuts what the server could not end, this much later.
+DB_SERVER_GRACE_SECONDS = 0.5
+
+
+def db_watch_seconds(seconds: int) -> float:
+    """How long one PostgreSQL round trip may take before the watchdog cuts it: a little
+    under `seconds` (the watchdog polls every 0.1 s), so the request answers within it."""
+    return max(0.5, seconds - 0.25)
+
+
 def postgres_timeouts(seconds: int) -> dict[str, str]:
     """libpq parameters that keep a request from waiting on PostgreSQL for more than
     `seconds`, whether the server is slow, down or cut off."""
     ms = seconds * 1000
+    server_ms = max(250, int((db_watch_seconds(seconds) - DB_SERVER_GRACE_SECONDS) * 1000))
     server = {
-        "statement_timeout": ms,
-        "lock_timeout": ms,
+        "statement_timeout": server_ms,
+        "lock_timeout": server_ms,
         # A client cut off mid-transaction must not hold its row locks for long; generous,
         # since a request may hash a password or wait on Redis between two statements.
         "idle_in_transaction_session_timeout": 4 * ms,
     }
     return {
-        "connect_timeout": str(seconds),
+        # libpq never waits less than 2 s to connect; a second under `seconds` above that.
+        "connect_timeout": str(max(2, seconds - 1)),
         "keepalives": "1",
         "keepalives_idle": str(seconds),
         "keepalives_interval": "1",
