@@ -184,6 +184,7 @@ def main() -> int:
         env["DATABASE_URL"] = parsed._replace(
             netloc=f"{parsed.username or 'postgres'}@127.0.0.1:{proxy.port}"
         ).geturl()
+        (ROOT / "var").mkdir(exist_ok=True)
         log = open(ROOT / "var" / "outage_pg.log", "w")  # noqa: SIM115
         gunicorn = subprocess.Popen(  # noqa: S603 - our own gunicorn, the Dockerfile's flags
             [
