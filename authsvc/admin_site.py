@@ -182,7 +182,7 @@ class AdminSite(admin.AdminSite):
         return super().logout(request, extra_context)
 
     def password_change(self, request, extra_context=None):
-        from accounts.admin_forms import OwnPasswordChangeView
+        from accounts.admin.forms import OwnPasswordChangeView
 
         context = {**self.each_context(request), **(extra_context or {})}
         request.current_app = self.name

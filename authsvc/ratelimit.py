@@ -99,10 +99,6 @@ def _decr(store, key: str) -> None:
         store.decr(key)
 
 
-def _count(store, key: str) -> int:
-    return int(store.get(key) or 0)
-
-
 def rate_limit(request, *, group: str, key: str, rate: str | None = None) -> None:
     """Count this request against `rate` (e.g. "5/h"; by default the group's setting in
     AUTHSVC_RATE_LIMITS) for `key`; RateLimited when over. `request` is unused (services
@@ -133,12 +129,6 @@ def rate_limit_refund(request, *, group: str, key: str, rate: str | None = None)
         return
     window = _Window(group, key, rate)
     _shared(_decr, window.key)
-
-
-def rate_limit_used(*, group: str, key: str, rate: str | None = None) -> int:
-    """How many `key` has used in the current window (for tests and operators)."""
-    window = _Window(group, key, rate)
-    return _shared(_count, window.key)
 
 
 def backoff_delay(failures: int, *, free: int, ceiling: int) -> int:

@@ -12,13 +12,6 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class StrictEmailField(serializers.EmailField):
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 # Response shapes shared by several endpoints, for drf-spectacular's generator only (the
 # views build these bodies as plain dicts).
 class UserIdSerializer(serializers.Serializer):

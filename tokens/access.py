@@ -13,7 +13,11 @@ from tokens.exceptions import TokenInvalid
 
 
 class SessionAccessToken(AccessToken):
-    """simplejwt's AccessToken, signed by our keyring and tied to a session (`sid`)."""
+    """simplejwt's AccessToken, signed by our keyring and tied to a session (`sid`).
+
+    Only issues tokens: verification is `access_token_verify`, which skips building this
+    object on every request.
+    """
 
     token_type = "access"  # noqa: S105 - a claim value, not a secret
 
@@ -24,10 +28,6 @@ class SessionAccessToken(AccessToken):
     @property
     def token_backend(self):
         return get_token_backend()
-
-    def verify(self) -> None:
-        self.current_time = clock.now()
-        super().verify()
 
 
 def access_token_issue(
@@ -41,7 +41,6 @@ def access_token_issue(
 ) -> tuple[str, datetime]:
     token = SessionAccessToken()
     issued_at = clock.now()
-    token.current_time = issued_at
     token.set_iat(at_time=issued_at)
     token.set_exp(from_time=issued_at)
     token["sub"] = user_id

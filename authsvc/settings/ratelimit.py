@@ -3,11 +3,10 @@ production), so all workers count together."""
 
 from .env import env_bool, env_int, env_str
 
-RATELIMIT_USE_CACHE = "default"
 # Off only for load tests of the bare endpoints (`make bench`); `check --deploy` warns.
 RATELIMIT_ENABLE = env_bool("AUTHSVC_RATE_LIMITS_ENABLED", True)
 
-# "count/period" as django-ratelimit reads it (period s, m, h or d, optionally with a
+# "count/period" as authsvc.ratelimit reads it (period s, m, h or d, optionally with a
 # number: "5/15m").
 AUTHSVC_RATE_LIMITS = {
     # Failed logins per client IP (credential stuffing from one address); the per-account

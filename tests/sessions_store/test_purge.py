@@ -1,5 +1,7 @@
 """purge_expired removes only what is dead, in batches."""
 
+import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -121,7 +123,13 @@ def test_the_purge_pauses_between_full_batches(user, clock, settings, monkeypatc
 
     settings.AUTHSVC_PURGE_PAUSE_MS = 20
     pauses = []
-    monkeypatch.setattr("authsvc.batching.time.sleep", pauses.append)
+    # time.sleep is patched for the whole process: the database watchdog's thread
+    # (authsvc/postgres/outage.py, polling every 0.1 s) must keep its own sleeps out of this.
+    this_thread, real_sleep = threading.current_thread(), time.sleep
+    monkeypatch.setattr(
+        "authsvc.batching.time.sleep",
+        lambda s: pauses.append(s) if threading.current_thread() is this_thread else real_sleep(s),
+    )
     session = Session.objects.create(
         user=user, created_at=clock.now(), last_used_at=clock.now(), expires_at=clock.now()
     )

@@ -237,7 +237,7 @@ def test_a_rotated_key_is_found_by_the_periodic_rescan(db, use_keys, api, monkey
     first = keyring.active
     assert api.register().status_code == 201
     # No reload(): the keyring notices the folder changed on its next periodic look.
-    monkeypatch.setattr("tokens.keys.RESCAN_INTERVAL_SECONDS", 0)
+    monkeypatch.setattr("tokens.keys.keyring.RESCAN_INTERVAL_SECONDS", 0)
 
     rotated = write_new_key(folder, "RS256")
 
@@ -409,7 +409,7 @@ def test_a_broken_file_appearing_at_runtime_does_not_take_signing_down(use_keys,
     (keys_dir / "key-20990101T000000000000Z-broken.pem").write_text("not a key")
     keyring._checked_at -= RESCAN_INTERVAL_SECONDS + 1
 
-    with caplog.at_level("ERROR", logger="tokens.keys"):
+    with caplog.at_level("ERROR", logger="tokens.keys.keyring"):
         assert keyring.active == active
 
     assert keyring.get(active.kid) == active

@@ -155,12 +155,12 @@ def test_a_rotated_key_is_published_everywhere_before_any_process_signs_with_it(
 
 
 def test_a_key_retired_while_a_process_loads_the_folder_is_skipped(clock, db, keyring, monkeypatch):
-    import tokens.keys
+    import tokens.keys.files
 
     old = keyring.active
     new = signing_key_rotate()
     clock.advance(seconds=PUBLISH_DELAY.total_seconds())
-    real_load_key = tokens.keys.load_key
+    real_load_key = tokens.keys.files.load_key
 
     def retired_in_between(path):
         # Another process retires the old key after this one listed the folder.
@@ -169,7 +169,7 @@ def test_a_key_retired_while_a_process_loads_the_folder_is_skipped(clock, db, ke
             path.rename(path.parent / "retired" / path.name)
         return real_load_key(path)
 
-    monkeypatch.setattr(tokens.keys, "load_key", retired_in_between)
+    monkeypatch.setattr(tokens.keys.files, "load_key", retired_in_between)
 
     keyring.reload()  # raised FileNotFoundError: a 500 on whatever request rescanned
 

@@ -1,14 +1,17 @@
-"""The admin's password forms, through `accounts.passwords.password_set_by_operator`: a
-password set in the admin ends the user's sessions like one changed through the API."""
+"""The admin's forms: the ban action's, and the password forms, through
+`accounts.passwords.password_set_by_operator` (a password set in the admin ends the user's
+sessions like one changed through the API)."""
 
 from contextvars import ContextVar
 
+from django import forms
 from django.contrib.admin.forms import AdminPasswordChangeForm as OwnPasswordForm
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpResponseRedirect
 
+from accounts.bans import BAN_REASON_MAX_LENGTH
 from accounts.models import User
 from accounts.passwords import password_set_by_operator
 from authsvc.http import ClientInfo, client_info
@@ -54,3 +57,11 @@ class OwnPasswordChangeView(PasswordChangeView):
         )
         update_session_auth_hash(self.request, form.user)
         return HttpResponseRedirect(self.get_success_url())
+
+
+class BanForm(forms.Form):
+    reason = forms.CharField(max_length=BAN_REASON_MAX_LENGTH, widget=forms.Textarea)
+    until = forms.DateTimeField(
+        required=False,
+        help_text="Leave empty for a permanent ban. UTC, e.g. 2026-12-31 18:00.",
+    )

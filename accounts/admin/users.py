@@ -1,73 +1,29 @@
-"""The admin for operators: users (roles, bans, sessions, events) and the audit log.
+"""The user page and list: profile, access, bans (read-only here, changed by the ban
+actions), live sessions, 2FA devices, linked Google accounts and recent events.
 
-Every action goes through the same services as the API and the commands (`accounts.bans`,
-`accounts.roles`, `sessions_store.services`); the admin only collects the input.
+Saves, deletes and role changes go through accounts services, so each ends or re-caches
+the user's sessions at once.
 """
 
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from social_django.models import UserSocialAuth
 
-from accounts import bans
-from accounts.admin_forms import OperatorPasswordForm, acting_operator
+from accounts.admin.actions import ban_users, reset_two_factor, revoke_all_sessions, unban_users
+from accounts.admin.filters import BannedFilter, TwoFactorFilter
+from accounts.admin.forms import OperatorPasswordForm, acting_operator
 from accounts.audit import user_events
-from accounts.bans import BAN_REASON_MAX_LENGTH
-from accounts.mfa.services import mfa_reset
-from accounts.models import AuthEvent, User
+from accounts.models import User
 from accounts.roles import user_roles, user_roles_changed
 from accounts.selectors import users_for_operators
 from accounts.services import user_delete, user_save_by_operator
-from authsvc import clock
 from authsvc.admin_site import ReadOnlyAdmin
-from authsvc.errors import ServiceError
 from authsvc.http import client_info
 from sessions_store.selectors import live_sessions
-from sessions_store.services import user_sessions_revoke_by_operator
-
-
-class BannedFilter(admin.SimpleListFilter):
-    title = "banned"
-    parameter_name = "banned"
-
-    def lookups(self, request, model_admin):
-        return (("yes", "Yes"), ("no", "No"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(banned_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(banned_at__isnull=True)
-        return queryset
-
-
-class TwoFactorFilter(admin.SimpleListFilter):
-    title = "2FA"
-    parameter_name = "two_factor"
-
-    def lookups(self, request, model_admin):
-        return (("yes", "On"), ("no", "Off"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(has_totp=True)
-        if self.value() == "no":
-            return queryset.filter(has_totp=False)
-        return queryset
-
-
-class BanForm(forms.Form):
-    reason = forms.CharField(max_length=BAN_REASON_MAX_LENGTH, widget=forms.Textarea)
-    until = forms.DateTimeField(
-        required=False,
-        help_text="Leave empty for a permanent ban. UTC, e.g. 2026-12-31 18:00.",
-    )
 
 
 @admin.register(User)
@@ -87,7 +43,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_filter = (BannedFilter, "is_staff", TwoFactorFilter, "email_verified", "groups")
     search_fields = ("email", "name")
-    actions = ("ban_users", "unban_users", "revoke_all_sessions", "reset_two_factor")
+    actions = (ban_users, unban_users, revoke_all_sessions, reset_two_factor)
     # Bans and is_active change only through the ban actions, which also end sessions.
     readonly_fields = (
         "id",
@@ -270,103 +226,6 @@ class UserAdmin(DjangoUserAdmin):
             user=form.instance, before=before, by=request.user, client=client_info(request)
         )
 
-    @admin.action(description="Ban selected users…")
-    def ban_users(self, request, queryset):
-        form = BanForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            done = 0
-            for user in queryset:
-                try:
-                    bans.user_ban(
-                        user=user,
-                        reason=form.cleaned_data["reason"],
-                        until=form.cleaned_data["until"],
-                        by=request.user,
-                        client=client_info(request),
-                    )
-                    done += 1
-                except ServiceError as exc:
-                    self.message_user(request, f"{user.email}: {_message(exc)}", messages.ERROR)
-            if done:
-                self.message_user(request, f"Banned {done} user(s).", messages.SUCCESS)
-            return None
-        return TemplateResponse(
-            request,
-            "admin/accounts/user/ban.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Ban users",
-                "opts": self.model._meta,
-                "users": queryset,
-                "form": form,
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-                "now": clock.now(),
-            },
-        )
-
-    @admin.action(description="Unban selected users")
-    def unban_users(self, request, queryset):
-        done = sum(
-            bans.user_unban(user=user, by=request.user, client=client_info(request))
-            for user in queryset
-        )
-        self.message_user(request, f"Unbanned {done} user(s).", messages.SUCCESS)
-
-    @admin.action(description="Revoke all sessions of selected users")
-    def revoke_all_sessions(self, request, queryset):
-        count = sum(
-            user_sessions_revoke_by_operator(
-                user_id=user.pk, by=request.user, client=client_info(request)
-            )
-            for user in queryset
-        )
-        self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
-
-    @admin.action(description="Reset 2FA of selected users")
-    def reset_two_factor(self, request, queryset):
-        done = sum(
-            mfa_reset(user=user, by=request.user, client=client_info(request)) for user in queryset
-        )
-        self.message_user(
-            request,
-            f"Removed 2FA of {done} user(s); they log in with the password alone until they "
-            "enrol again, and their sessions have ended.",
-            messages.SUCCESS,
-        )
-
 
 def _when(moment) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "never"
-
-
-def _message(exc: ServiceError) -> str:
-    if exc.fields:
-        return " ".join(" ".join(messages_) for messages_ in exc.fields.values())
-    return exc.detail
-
-
-@admin.register(AuthEvent)
-class AuthEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "type", "user", "ip", "session_id")
-    list_filter = ("type", ("created_at", admin.DateFieldListFilter))
-    date_hierarchy = "created_at"
-    search_fields = ("user__email", "=ip", "=session_id")
-    list_select_related = ("user",)
-    fields = ("created_at", "type", "user", "session_id", "ip", "user_agent", "details")
-    readonly_fields = fields
-    show_full_result_count = False
-
-    def lookup_allowed(self, lookup, value, request=None):
-        # The user page links here with ?user__id__exact=<id>.
-        return lookup == "user__id__exact" or super().lookup_allowed(lookup, value, request)
-
-
-# django-otp's own admin pages show the TOTP secret (and a QR code of it) to every staff
-# user; operators see devices on the user page above and can only reset them. Imported
-# first, so they are registered (and removed here) whatever the order of INSTALLED_APPS.
-import django_otp.plugins.otp_static.admin  # noqa: E402
-import django_otp.plugins.otp_totp.admin  # noqa: E402, F401
-
-for _model in (TOTPDevice, StaticDevice):
-    if admin.site.is_registered(_model):
-        admin.site.unregister(_model)
