@@ -1,7 +1,8 @@
-"""Rate limits: fixed-window counters in the shared cache (Redis in production), so every
-worker counts together.
+"""Rate limits: django-ratelimit's fixed-window counters in the shared cache (Redis in
+production), so every worker counts together.
 
-While Redis is unreachable (authsvc/redis_guard.py: a short timeout, then the breaker) each
+They live in the `ratelimit` cache (`RATELIMIT_USE_CACHE`), `authsvc.cache.FailoverCache`:
+while Redis is unreachable (authsvc/redis_guard.py: a short timeout, then the breaker) each
 process counts in its own memory instead. The trade-off, chosen over counting in
 PostgreSQL: a limit never fails open and never turns into a 500, and the hot endpoints
 (refresh) do not add a database write per request; the price is that for the length of an
@@ -14,20 +15,13 @@ passwords do not rely on this alone: the per-account lockout is in PostgreSQL
 import contextlib
 import hashlib
 import math
-import re
-import threading
-import time
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache import caches
+from django_ratelimit.core import ALL, _get_window, _make_cache_key, _split_rate, get_usage
 
 from authsvc.errors import ServiceError
 from authsvc.http import client_ip
-from authsvc.redis_guard import REDIS_ERRORS, redis_allowed, redis_failed, redis_succeeded
-
-_RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class RateLimited(ServiceError):
@@ -44,70 +38,23 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-def parse_rate(rate: str) -> tuple[int, int]:
-    """("5/15m") -> (5, 900): the count allowed per window of that many seconds."""
-    match = _RATE.match(rate.strip())
-    if match is None:
-        raise ValueError(f"not a rate: {rate!r} (e.g. 10/m, 5/15m)")
-    count, multiple, unit = match.groups()
-    return int(count), _PERIODS[unit] * int(multiple or 1)
-
-
-class _Window:
-    def __init__(self, group: str, key: str, rate: str | None):
-        self.limit, period = parse_rate(rate or settings.AUTHSVC_RATE_LIMITS[group])
-        now = time.time()
-        start = int(now // period * period)
-        self.key = f"authsvc:rl:{group}:{_digest(key)}:{start}"
-        self.time_left = max(1, math.ceil(start + period - now))
-        self.timeout = period + 1
-
-
-# The counters of the time Redis is unreachable: this process only (see the module doc).
-_local = LocMemCache("authsvc-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
-_local_lock = threading.Lock()
-
-
-def _shared(operation, *args):
-    """Run `operation(cache, *args)` on the shared cache, else on this process's counters."""
-    if redis_allowed():
-        try:
-            result = operation(cache, *args)
-        except REDIS_ERRORS:
-            redis_failed()
-        else:
-            redis_succeeded()
-            return result
-    with _local_lock:
-        return operation(_local, *args)
-
-
-def _incr(store, key: str, timeout: int) -> int:
-    # The first request of a window is one round trip (SET NX), the others one INCR.
-    if store.add(key, 1, timeout=timeout):
-        return 1
-    try:
-        return store.incr(key)
-    except ValueError:  # it expired between add and incr: a new count starts
-        store.set(key, 1, timeout=timeout)
-        return 1
-
-
-def _decr(store, key: str) -> None:
-    # ValueError: the window ended, or Redis changed sides: nothing to give back.
-    with contextlib.suppress(ValueError):
-        store.decr(key)
+def _rate(group: str, rate: str | None) -> str:
+    return rate or settings.AUTHSVC_RATE_LIMITS[group]
 
 
 def rate_limit(request, *, group: str, key: str, rate: str | None = None) -> None:
     """Count this request against `rate` (e.g. "5/h"; by default the group's setting in
-    AUTHSVC_RATE_LIMITS) for `key`; RateLimited when over. `request` is unused (services
-    count by a key they found themselves) and kept for the callers' symmetry."""
-    if not settings.RATELIMIT_ENABLE:
-        return
-    window = _Window(group, key, rate)
-    if _shared(_incr, window.key, window.timeout) > window.limit:
-        raise RateLimited(retry_after=window.time_left)
+    AUTHSVC_RATE_LIMITS) for `key`; RateLimited when over. `request` may be None in
+    services, which count by a key they found themselves."""
+    usage = get_usage(
+        request,
+        group=group,
+        key=lambda _group, _request: _digest(key),
+        rate=_rate(group, rate),
+        increment=True,
+    )
+    if usage is not None and usage["should_limit"]:
+        raise RateLimited(retry_after=usage["time_left"])
 
 
 def rate_limit_ip(request, group: str) -> None:
@@ -127,8 +74,14 @@ def rate_limit_refund(request, *, group: str, key: str, rate: str | None = None)
     """Give back an attempt `rate_limit_reserve` counted, because it succeeded."""
     if not settings.RATELIMIT_ENABLE:
         return
-    window = _Window(group, key, rate)
-    _shared(_decr, window.key)
+    rate = _rate(group, rate)
+    value = _digest(key)
+    # django-ratelimit has no "give back": its own key functions name the counter it counted.
+    window = _get_window(value, _split_rate(rate)[1])
+    counter = _make_cache_key(group, window, rate, value, ALL)
+    # ValueError: the window ended meanwhile, nothing to give back.
+    with contextlib.suppress(ValueError):
+        caches[settings.RATELIMIT_USE_CACHE].decr(counter)
 
 
 def backoff_delay(failures: int, *, free: int, ceiling: int) -> int:

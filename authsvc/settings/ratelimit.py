@@ -5,6 +5,9 @@ from .env import env_bool, env_int, env_str
 
 # Off only for load tests of the bare endpoints (`make bench`); `check --deploy` warns.
 RATELIMIT_ENABLE = env_bool("AUTHSVC_RATE_LIMITS_ENABLED", True)
+# django-ratelimit counts in this cache (settings/sessions.py): Redis with a per-process
+# fallback, so an unreachable Redis neither fails the request nor lifts the limits.
+RATELIMIT_USE_CACHE = "ratelimit"
 
 # "count/period" as authsvc.ratelimit reads it (period s, m, h or d, optionally with a
 # number: "5/15m").

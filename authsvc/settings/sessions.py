@@ -37,12 +37,24 @@ if REDIS_URL:
                     "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
                 },
             },
-        }
+        },
+        # django-ratelimit's counters (authsvc/ratelimit.py): Redis behind the breaker, this
+        # process's memory while Redis is unreachable.
+        "ratelimit": {
+            "BACKEND": "authsvc.cache.FailoverCache",
+            "OPTIONS": {"PRIMARY": "default"},
+        },
     }
     AUTHSVC_SESSION_STORE = "sessions_store.backends.redis.RedisSessionStore"
 else:
     # One process only: every gunicorn worker would have its own store.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "ratelimit",
+        },
+    }
     AUTHSVC_SESSION_STORE = "sessions_store.backends.memory.MemorySessionStore"
 
 AUTHSVC_SESSION_STORE = env_str("AUTHSVC_SESSION_STORE", AUTHSVC_SESSION_STORE)

@@ -4,6 +4,7 @@ attempt before the password check, so a burst cannot slip past either."""
 import threading
 
 import pytest
+from django.db import connections
 
 from tests.conftest import AuthClient
 
@@ -18,7 +19,11 @@ def _burst(logins) -> list[int]:
 
     def run(login):
         barrier.wait()
-        statuses.append(login().status_code)
+        try:
+            statuses.append(login().status_code)
+        finally:
+            # This thread's own connection, or the test database could not be dropped.
+            connections.close_all()
 
     threads = [threading.Thread(target=run, args=(login,)) for login in logins]
     for thread in threads:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from authsvc import ratelimit
 from authsvc.redis_guard import breaker_reset
 from sessions_store.backends import _store
 from sessions_store.backends.redis import SESSION_KEY
@@ -41,7 +40,6 @@ def outage(settings):
         settings.AUTHSVC_REVOCATION_SYNC_SECONDS = 0
         _store.cache_clear()
         breaker_reset()
-        ratelimit._local.clear()  # this process's fallback counters start empty
         try:
             yield Outage(server, proxy)
         finally:
