@@ -47,7 +47,11 @@ def project_routes(patterns=None, prefix="/"):
 def view_methods(path: str, entry: URLPattern) -> set[str]:
     callback = entry.callback
     view_class = getattr(callback, "view_class", None)
-    if view_class is not None:
+    actions = getattr(callback, "actions", None)
+    if actions is not None:
+        # A viewset's route: the methods it was bound to (`as_view({"get": "list"})`).
+        allowed = actions
+    elif view_class is not None:
         allowed = view_class(**callback.view_initkwargs)._allowed_methods()
     else:
         request = RequestFactory().generic(PROBE_METHOD, path)
