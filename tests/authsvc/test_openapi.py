@@ -1,4 +1,5 @@
-"""docs/openapi.yaml is served, and documents every route the project has, with its methods.
+"""The generated document is served (and is docs/openapi.yaml), and documents every route the
+project has, with its methods.
 
 The routes come from the URL resolver, so an endpoint added without documentation (or
 documentation left behind by a removed one) fails here.
