@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -121,7 +122,9 @@ def test_the_purge_pauses_between_full_batches(user, clock, settings, monkeypatc
 
     settings.AUTHSVC_PURGE_PAUSE_MS = 20
     pauses = []
-    monkeypatch.setattr("authsvc.batching.time.sleep", pauses.append)
+    # Only batching's own `time`: patching time.sleep itself also caught (and made spin)
+    # every background thread of the process that sleeps, such as the breakers' probes.
+    monkeypatch.setattr("authsvc.batching.time", SimpleNamespace(sleep=pauses.append))
     session = Session.objects.create(
         user=user, created_at=clock.now(), last_used_at=clock.now(), expires_at=clock.now()
     )
