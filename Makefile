@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/authsvc
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format migrate superuser services bench profile clean
+.PHONY: run test lint format migrate superuser services bench profile clean schema
 
 BENCH_SCALE ?= 1k
 
@@ -51,6 +51,10 @@ bench: $(STAMP) services
 profile: $(STAMP) services
 	@$(BIN)/python -c "import pyinstrument" 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/profile.py
+
+## schema: write docs/openapi.yaml, the OpenAPI document generated from the code (a test checks it)
+schema: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """Reads about users for operators (the admin API and the admin site)."""
 
 from django.contrib.auth.models import Group
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from accounts.exceptions import UserNotFound
 from accounts.mfa.devices import has_totp_annotation
@@ -15,14 +15,6 @@ def users_for_operators() -> QuerySet[User]:
         .prefetch_related(Prefetch("groups", queryset=Group.objects.order_by("name")))
         .order_by("-date_joined", "pk")
     )
-
-
-def user_search(*, search: str = "") -> QuerySet[User]:
-    users = users_for_operators()
-    search = search.strip()
-    if search:
-        users = users.filter(Q(email__icontains=search) | Q(name__icontains=search))
-    return users
 
 
 def user_get(*, user_id) -> User:

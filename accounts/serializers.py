@@ -35,13 +35,30 @@ class ProfileUpdateSerializer(serializers.Serializer):
 class ProfileSerializer(serializers.Serializer):
     """The profile, from a session snapshot."""
 
-    id = serializers.CharField(source="user_id")
+    id = serializers.UUIDField(source="user_id")
     email = serializers.CharField()
     name = serializers.CharField()
-    roles = serializers.ListField(child=serializers.CharField())
+    roles = serializers.ListField(
+        child=serializers.CharField(), help_text="The names of the user's groups."
+    )
     email_verified = serializers.BooleanField()
     mfa_enabled = serializers.BooleanField()
-    date_joined = serializers.CharField()
+    date_joined = serializers.DateTimeField()
+
+
+class RegisteredSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email_verification_required = serializers.BooleanField(
+        required=False,
+        help_text="Present (and no cookies set) when logins wait for a verified email.",
+    )
+
+
+class MfaRequiredSerializer(serializers.Serializer):
+    """A right password for an account with 2FA: `POST /auth/2fa/verify/` comes next."""
+
+    mfa_required = serializers.BooleanField()
+    methods = serializers.ListField(child=serializers.ChoiceField(choices=["totp", "backup_code"]))
 
 
 class PasswordChangeSerializer(serializers.Serializer):

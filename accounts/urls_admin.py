@@ -1,14 +1,7 @@
-from django.urls import path
+from accounts.views_admin import UserViewSet
+from authsvc.routers import Router
 
-from accounts import views_admin
+router = Router()
+router.register("users", UserViewSet, basename="operator-user")
 
-urlpatterns = [
-    path("users/", views_admin.UserListView.as_view(), name="operator-users"),
-    path("users/<uuid:user_id>/", views_admin.UserDetailView.as_view(), name="operator-user"),
-    path("users/<uuid:user_id>/ban/", views_admin.UserBanView.as_view(), name="operator-user-ban"),
-    path(
-        "users/<uuid:user_id>/unban/",
-        views_admin.UserUnbanView.as_view(),
-        name="operator-user-unban",
-    ),
-]
+urlpatterns = router.urls

@@ -1,7 +1,9 @@
-"""The base class of every API view: CSRF on every write a cookie could authenticate."""
+"""The base classes of every API view and viewset: JSON bodies only, and CSRF on every
+write a cookie could authenticate."""
 
 from django.middleware.csrf import CsrfViewMiddleware
-from rest_framework import exceptions
+from rest_framework import exceptions, mixins, viewsets
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView as DRFAPIView
 
@@ -50,13 +52,36 @@ def refuse_form_body(request) -> None:
         raise exceptions.UnsupportedMediaType(request.content_type)
 
 
-class APIView(DRFAPIView):
+class RequestChecksMixin:
+    """The checks every endpoint runs before DRF authenticates the request; mixed into
+    `APIView` and the viewsets alike, ahead of DRF's class."""
+
     def initial(self, request, *args, **kwargs):
         refuse_form_body(request._request)
         # Before authentication, so a forged write learns nothing about the session.
         if csrf_required(request._request):
             enforce_csrf(request._request)
         super().initial(request, *args, **kwargs)
+
+
+class APIView(RequestChecksMixin, DRFAPIView):
+    pass
+
+
+class ViewSetMetadata(SimpleMetadata):
+    """OPTIONS on a viewset answers like on an APIView: no description of the serializer's
+    fields as a form (DRF's browsable-API hint), which the API views never gave."""
+
+    def determine_actions(self, request, view):
+        return {}
+
+
+class GenericViewSet(RequestChecksMixin, viewsets.GenericViewSet):
+    metadata_class = ViewSetMetadata
+
+
+class ReadOnlyModelViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, GenericViewSet):
+    pass
 
 
 class PublicAPIView(APIView):

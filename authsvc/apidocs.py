@@ -1,35 +1,42 @@
-"""The API's documentation over HTTP: docs/openapi.yaml as JSON or YAML at /api/schema/,
-and Swagger UI at /api/docs/ with its assets served by this service.
+"""The API's documentation over HTTP: the OpenAPI document as JSON or YAML at /api/schema/
+(and as YAML at /openapi.yaml), and Swagger UI at /api/docs/ with its assets served by this
+service.
 
-docs/openapi.yaml is the one source of truth: it also documents the plain Django views
-(JWKS, probes, the Google redirects) that drf-spectacular's generator cannot see, and the
-error answers of every endpoint. The generator only cross-checks it, in the tests.
+The document is generated from the code by drf-spectacular (authsvc/schema.py), once per
+process. docs/openapi.yaml is the same bytes, written by `make schema` for readers of the
+repository; a test proves the committed file is the generated one.
 """
 
 import json
 from functools import cache
 
 import yaml
-from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.renderers import JSONRenderer
 
 from authsvc.errors import error_body
 from authsvc.http import get_only
-
-OPENAPI_PATH = settings.BASE_DIR / "docs" / "openapi.yaml"
+from authsvc.schema import operation
 
 YAML_TYPES = ("application/yaml", "application/vnd.oai.openapi")
 JSON_TYPES = ("application/json", "application/vnd.oai.openapi+json")
 FORMATS = {"json": "application/json", "yaml": "application/yaml"}
 
 
+def openapi_generate() -> bytes:
+    """The document, as `make schema` writes it (drf-spectacular's own YAML rendering)."""
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    return OpenApiYamlRenderer().render(document, renderer_context={})
+
+
 @cache
 def openapi_yaml() -> bytes:
-    """The document as written, read once per process."""
-    return OPENAPI_PATH.read_bytes()
+    """Generated on first use, then kept: the routes and views do not change at run time."""
+    return openapi_generate()
 
 
 @cache
@@ -48,6 +55,51 @@ def _negotiated_type(request) -> str | None:
     return "application/yaml" if preferred in YAML_TYPES else "application/json"
 
 
+@operation(
+    tags=["operations"],
+    operationId="apiSchema",
+    summary="This document, as JSON or YAML",
+    description="""\
+JSON unless YAML is asked for, by `?format=yaml` or by an `Accept` header that
+prefers `application/yaml` or `application/vnd.oai.openapi`. `?format=json` forces
+JSON. Other methods than GET and HEAD answer `405 method_not_allowed`.
+""",
+    parameters=[
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "enum": ["json", "yaml"]},
+        }
+    ],
+    responses={
+        "200": {
+            "description": "The OpenAPI document.",
+            "headers": {
+                "Vary": {
+                    "description": "`Accept`: the format follows it.",
+                    "schema": {"type": "string"},
+                }
+            },
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "object"}},
+            },
+        },
+        "406": {
+            "description": (
+                "`not_acceptable`: an unknown `format`, or an `Accept` header that excludes "
+                "JSON and YAML."
+            ),
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"},
+                    "example": error_body("not_acceptable"),
+                }
+            },
+        },
+    },
+)
 @get_only
 def schema_view(request):
     content_type = _negotiated_type(request)
@@ -76,4 +128,34 @@ class SwaggerUIView(SpectacularSwaggerSplitView):
         return super().handle_exception(exc)
 
 
-swagger_ui_view = get_only(SwaggerUIView.as_view())
+swagger_ui_view = operation(
+    tags=["operations"],
+    operationId="apiDocs",
+    summary="Swagger UI for this document",
+    description="""\
+A page for browsers. Its scripts and styles are served by this service under
+`/static/` (no CDN); its start-up script is `GET /api/docs/?script`, so a
+`script-src 'self'` policy holds. "Try it out" sends the browser's cookies. Other
+methods than GET and HEAD answer `405 method_not_allowed`.
+""",
+    parameters=[
+        {
+            "name": "script",
+            "in": "query",
+            "required": False,
+            "description": (
+                "Present (any value) to get the page's start-up script instead of the page."
+            ),
+            "schema": {"type": "string"},
+        }
+    ],
+    responses={
+        "200": {
+            "description": "The page, or with `script` its start-up script.",
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/javascript": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)(get_only(SwaggerUIView.as_view()))

@@ -14,6 +14,7 @@ from django.http import HttpResponse, JsonResponse
 from authsvc.apidocs import openapi_yaml
 from authsvc.errors import error_body
 from authsvc.http import get_only
+from authsvc.schema import ERROR_REF, operation
 from sessions_store.backends import get_session_store
 
 logger = logging.getLogger(__name__)
@@ -27,11 +28,105 @@ def not_found(request):
     return JsonResponse(error_body("not_found"), status=404)
 
 
+PROBES_NOTE = "Exempt from the HTTPS redirect, so probes may use plain HTTP."
+CHECK_STATE = {"type": "string", "enum": ["ok", "unavailable"]}
+READINESS_CHECKS = {
+    "type": "object",
+    "required": ["database", "session_store"],
+    "properties": {"database": CHECK_STATE, "session_store": CHECK_STATE},
+}
+
+
+@operation(
+    tags=["operations"],
+    operationId="healthz",
+    summary="Liveness",
+    description=f"200 while the process runs. {PROBES_NOTE}",
+    responses={
+        "200": {
+            "description": "Alive.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["status"],
+                        "properties": {"status": {"type": "string", "const": "ok"}},
+                    }
+                }
+            },
+        }
+    },
+)
 @get_only
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+@operation(
+    tags=["operations"],
+    operationId="readyz",
+    summary="Readiness",
+    description=f"""\
+Answers within 2 s whatever the dependencies do (a check that has not answered in
+1.5 s counts as unavailable). 200 while PostgreSQL answers: `status` is `ready`, or
+`degraded` when the session store (Redis) does not, since every request then still
+works from the database and a balancer must not pull every instance at once. 503
+when PostgreSQL does not answer. {PROBES_NOTE}
+""",
+    responses={
+        "200": {
+            "description": "PostgreSQL answers; `checks` says whether the session store does.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["status", "checks"],
+                        "properties": {
+                            "status": {"type": "string", "enum": ["ready", "degraded"]},
+                            "checks": READINESS_CHECKS,
+                        },
+                    },
+                    "examples": {
+                        "ready": {
+                            "value": {
+                                "status": "ready",
+                                "checks": {"database": "ok", "session_store": "ok"},
+                            }
+                        },
+                        "degraded": {
+                            "value": {
+                                "status": "degraded",
+                                "checks": {"database": "ok", "session_store": "unavailable"},
+                            }
+                        },
+                    },
+                }
+            },
+        },
+        "503": {
+            "description": "PostgreSQL does not answer; `detail` and `checks` name what does not.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "allOf": [
+                            ERROR_REF,
+                            {
+                                "type": "object",
+                                "required": ["checks"],
+                                "properties": {"checks": READINESS_CHECKS},
+                            },
+                        ]
+                    },
+                    "example": {
+                        "error": "not_ready",
+                        "detail": "Not ready: database unavailable.",
+                        "checks": {"database": "unavailable", "session_store": "ok"},
+                    },
+                }
+            },
+        },
+    },
+)
 @get_only
 def readyz(request):
     """200 while PostgreSQL answers, "degraded" when only the session store does not (every
@@ -92,6 +187,22 @@ def _session_store_answers() -> None:
     get_session_store().ping()
 
 
+@operation(
+    tags=["operations"],
+    operationId="openapi",
+    summary="This document",
+    description="Other methods than GET and HEAD answer `405 method_not_allowed`.",
+    responses={
+        "200": {
+            "description": "The OpenAPI document.",
+            "content": {
+                "application/yaml": {
+                    "schema": {"type": "object", "description": "The document; a YAML mapping."}
+                }
+            },
+        }
+    },
+)
 @get_only
 def openapi_view(request):
     return HttpResponse(openapi_yaml(), content_type="application/yaml")

@@ -7,7 +7,7 @@ class SessionSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField()
-    ip = serializers.IPAddressField()
+    ip = serializers.IPAddressField(allow_null=True)
     user_agent = serializers.CharField()
     device = serializers.SerializerMethodField()
     current = serializers.SerializerMethodField()

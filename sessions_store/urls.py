@@ -1,9 +1,17 @@
 from django.urls import path
 
-from sessions_store import views
+from authsvc.routers import Router
+from sessions_store.views import SessionViewSet
+
+router = Router()
+router.register("sessions", SessionViewSet, basename="session")
 
 urlpatterns = [
-    path("sessions/", views.SessionListView.as_view(), name="sessions"),
-    path("sessions/<uuid:session_id>/", views.SessionDetailView.as_view(), name="session-detail"),
-    path("logout-all/", views.LogoutAllView.as_view(), name="logout-all"),
+    *router.urls,
+    # A collection action whose URL is not under the collection's (the contract's path).
+    path(
+        "logout-all/",
+        SessionViewSet.as_view({"post": "logout_all"}, name="Logout All"),
+        name="logout-all",
+    ),
 ]

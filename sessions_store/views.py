@@ -1,26 +1,71 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+"""The signed-in user's sessions: a list, revoke one, and log out everywhere."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
-from authsvc.api import APIView
+from authsvc.api import GenericViewSet
 from authsvc.http import client_info
+from authsvc.schema import CLEAR_AUTH_COOKIES, error, set_cookie
 from sessions_store import services
 from sessions_store.selectors import live_sessions
 from sessions_store.serializers import SessionSerializer
 from tokens.cookies import clear_auth_cookies
 
 
-class SessionListView(APIView):
-    @extend_schema(responses=SessionSerializer(many=True))
-    def get(self, request):
-        sessions = live_sessions(request.user.id)
-        context = {"current_sid": request.user.sid}
-        return Response(SessionSerializer(sessions, many=True, context=context).data)
+@extend_schema(tags=["sessions"])
+class SessionViewSet(mixins.ListModelMixin, GenericViewSet):
+    # `/auth/sessions/` (list), `/auth/sessions/<id>/` (destroy) on the router, and
+    # `logout_all` routed by hand at `/auth/logout-all/`, outside the collection's URL.
 
+    serializer_class = SessionSerializer
+    lookup_url_kwarg = "session_id"
+    lookup_value_converter = "uuid"
+    pagination_class = None
 
-class SessionDetailView(APIView):
-    @extend_schema(responses={204: None})
-    def delete(self, request, session_id):
+    def get_queryset(self):
+        return live_sessions(self.request.user.id)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "current_sid": self.request.user.sid}
+
+    @extend_schema(
+        operation_id="sessionList",
+        summary="The user's live sessions",
+        description="Most recently used first.",
+        responses={
+            200: OpenApiResponse(
+                SessionSerializer(many=True),
+                description="The live (not revoked, not expired) sessions.",
+            )
+        },
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="sessionRevoke",
+        summary="End one of the user's sessions",
+        description=(
+            "The session's access tokens stop working at once. Ending the current session "
+            "also clears the auth cookies."
+        ),
+        parameters=[
+            set_cookie(
+                "Both auth cookies cleared, when the session ended was the current one.", 204
+            )
+        ],
+        responses={
+            204: OpenApiResponse(description="Ended."),
+            404: error(
+                "No live session with this id belongs to the user (another user's session "
+                "included).",
+                "not_found",
+            ),
+        },
+    )
+    def destroy(self, request, session_id):
+        # The service checks the session is the user's: another's is a 404 like a missing one.
         services.user_session_revoke(
             user_id=request.user.id, session_id=session_id, client=client_info(request)
         )
@@ -29,16 +74,30 @@ class SessionDetailView(APIView):
             clear_auth_cookies(response)
         return response
 
-
-class LogoutAllView(APIView):
     @extend_schema(
-        request=None,
-        responses=inline_serializer(
-            "LoggedOutEverywhere",
-            {"detail": serializers.CharField(), "revoked": serializers.IntegerField(min_value=0)},
+        operation_id="logoutAll",
+        summary="End every session of the user",
+        description=(
+            "The current one included; both auth cookies are cleared. No request body is read."
         ),
+        request=None,
+        parameters=[set_cookie(CLEAR_AUTH_COOKIES, 200)],
+        responses={
+            200: OpenApiResponse(
+                inline_serializer(
+                    "LoggedOutEverywhere",
+                    {
+                        "detail": serializers.CharField(),
+                        "revoked": serializers.IntegerField(
+                            min_value=0, help_text="How many sessions were ended."
+                        ),
+                    },
+                ),
+                description="Every session ended.",
+            )
+        },
     )
-    def post(self, request):
+    def logout_all(self, request):
         count = services.user_logout_everywhere(
             user_id=request.user.id, client=client_info(request)
         )

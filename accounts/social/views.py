@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from social_core.exceptions import (
@@ -36,6 +36,7 @@ from authsvc.api import APIView
 from authsvc.errors import ServiceError, database_unavailable, error_body
 from authsvc.http import client_info, get_only
 from authsvc.ratelimit import rate_limit_ip
+from authsvc.schema import error, error_content, operation
 from sessions_store.selectors import session_snapshot
 from tokens.cookies import set_auth_cookies
 
@@ -67,6 +68,34 @@ def _not_configured() -> JsonResponse:
     return JsonResponse(error_body(GoogleNotConfigured.code), status=404)
 
 
+NOT_CONFIGURED_404 = {
+    "description": (
+        "`not_configured`: `GOOGLE_OAUTH_CLIENT_ID` / `GOOGLE_OAUTH_CLIENT_SECRET` are unset."
+    ),
+    "content": error_content("not_configured"),
+}
+
+
+@operation(
+    tags=["google"],
+    operationId="googleStart",
+    summary='Start "Continue with Google"',
+    description="""\
+A browser navigation (not a fetch): redirects to Google's consent page for the
+scopes `openid email profile`, with `state` and a PKCE `code_challenge` (S256).
+Both are also kept in the `google_oauth` cookie (signed, HttpOnly, `SameSite=Lax`,
+`Path=/auth/google/`, 10 minutes), so only this browser can complete the flow.
+""",
+    responses={
+        "302": {
+            "description": (
+                "To `https://accounts.google.com/o/oauth2/auth?...`; sets `google_oauth`."
+            ),
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        "404": NOT_CONFIGURED_404,
+    },
+)
 @never_cache
 @get_only
 def google_start(request):
@@ -81,6 +110,53 @@ def google_start(request):
     return response
 
 
+@operation(
+    tags=["google"],
+    operationId="googleCallback",
+    summary="Google's redirect back",
+    description="""\
+Checks `state` against the `google_oauth` cookie, trades the code (with the PKCE
+verifier) for Google's profile, and decides who logs in: the local account linked to
+this Google account (by Google's `sub`, never by email); else, when Google verified
+the email, a new account for it, or the local account with that email if the local
+address is verified too (linked on the way). Always a redirect to
+`AUTHSVC_GOOGLE_RETURN_URL`, never an error page:
+- signed in: both auth cookies set (access token `amr` `["google"]`), no query;
+- the account has 2FA: `?mfa_required=1` and the `mfa_challenge` cookie, then
+  `POST /auth/2fa/verify/` as after a password (`amr` `["google", "otp"]`);
+- after a link started with `POST /auth/google/link/`: `?linked=google`;
+- a failure: `?error=<code>`, one of `account_exists` (a local account has this
+  email but it is not verified, or Google's isn't, or it is linked to another Google
+  account: sign in with the password and link Google from the account),
+  `email_not_verified` (Google has not verified the address), `account_disabled`,
+  `google_account_in_use` (linking a Google account that another account has),
+  `not_authenticated` (the session that asked to link has ended),
+  `access_denied` (consent refused), `invalid_state` (tampered, replayed, expired,
+  or another browser's flow), `google_error` (Google refused the code or answered
+  badly), `google_unavailable` (Google timed out or could not be reached),
+  `rate_limited`, `server_error`.
+""",
+    parameters=[
+        {"name": name, "in": "query", "schema": {"type": "string"}}
+        for name in ("state", "code", "error")
+    ],
+    responses={
+        "302": {
+            "description": "To `AUTHSVC_GOOGLE_RETURN_URL`, as above; `google_oauth` is cleared.",
+            "headers": {
+                "Location": {"schema": {"type": "string"}},
+                "Set-Cookie": {
+                    "description": (
+                        "The two auth cookies, or `mfa_challenge`, or none; always the "
+                        "expired `google_oauth`."
+                    ),
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+        "404": {**NOT_CONFIGURED_404, "description": "`not_configured`."},
+    },
+)
 @never_cache
 @get_only
 def google_callback(request):
@@ -142,34 +218,59 @@ def _social_error_code(exc: SocialAuthBaseException) -> str:
     return "google_error"
 
 
+NOT_CONFIGURED = error("`not_configured`.", "not_configured")
+
+
+@extend_schema(tags=["google"])
 class GoogleLinkView(APIView):
-    """The signed-in user's Google link: see it, start linking, unlink. Linking and
-    unlinking need a recently authenticated session: a Google account linked by a thief
-    would be a way back in after the owner changed the password."""
+    # The signed-in user's Google link: see it, start linking, unlink. Linking and
+    # unlinking need a recently authenticated session: a Google account linked by a thief
+    # would be a way back in after the owner changed the password.
 
     permission_classes = STEP_UP
 
     @extend_schema(
-        responses=inline_serializer(
-            "GoogleLink",
-            {
-                "linked": serializers.BooleanField(),
-                "email": serializers.EmailField(allow_null=True),
-            },
-        )
+        operation_id="googleLinkStatus",
+        summary="Is a Google account linked?",
+        responses={
+            200: OpenApiResponse(
+                inline_serializer(
+                    "GoogleLink",
+                    {
+                        "linked": serializers.BooleanField(),
+                        "email": serializers.EmailField(allow_null=True),
+                    },
+                ),
+                description="The link, with the Google account's address.",
+            )
+        },
     )
     def get(self, request):
         email = services.google_linked_email(user_id=request.user.id)
         return Response({"linked": email is not None, "email": email or None})
 
     @extend_schema(
+        operation_id="googleLinkStart",
+        summary="Start linking a Google account",
         request=None,
-        responses=inline_serializer(
-            "GoogleAuthorizationUrl", {"authorization_url": serializers.URLField()}
-        ),
+        responses={
+            200: OpenApiResponse(
+                inline_serializer(
+                    "GoogleAuthorizationUrl", {"authorization_url": serializers.URLField()}
+                ),
+                description="Where to send the browser.",
+            ),
+            404: NOT_CONFIGURED,
+            409: error(
+                "`google_already_linked`: unlink the current one first.", "google_already_linked"
+            ),
+        },
     )
     def post(self, request):
-        """The URL of Google's consent page; the callback then links instead of logging in."""
+        """Answers the consent-page URL to navigate to (and sets the `google_oauth` cookie);
+        the callback then links that Google account to this user instead of logging in, and
+        lands on `?linked=google`. No request body is read. Needs a recently authenticated
+        session (`403 reauth_required`: see `POST /auth/reauth/`)."""
         if not _configured():
             raise GoogleNotConfigured()
         if services.google_linked_email(user_id=request.user.id) is not None:
@@ -181,7 +282,21 @@ class GoogleLinkView(APIView):
         flow_state_save(response, strategy.session)
         return response
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        operation_id="googleUnlink",
+        summary="Unlink the Google account",
+        responses={
+            204: OpenApiResponse(description="Unlinked."),
+            404: error("`not_found`: no Google account is linked.", "not_found"),
+            409: error(
+                "`last_login_method`: set a password first (the password reset flow works for "
+                "such accounts).",
+                "last_login_method",
+            ),
+        },
+    )
     def delete(self, request):
+        """Refused while Google is the account's only way to log in (no password). Needs a
+        recently authenticated session (`403 reauth_required`: see `POST /auth/reauth/`)."""
         services.google_unlink(user_id=request.user.id, client=client_info(request))
         return Response(status=204)

@@ -1,8 +1,8 @@
 """The API docs: Swagger UI from drf-spectacular, its assets from drf-spectacular-sidecar
 served by the service itself, never from a CDN.
 
-The schema is the hand-written docs/openapi.yaml (`authsvc.views.schema_view`);
-drf-spectacular's generator only cross-checks it in the tests. The apps, WhiteNoise's
+The schema is generated from the code (`authsvc/schema.py`, served by
+`authsvc.apidocs`); `make schema` writes it to docs/openapi.yaml. The apps, WhiteNoise's
 middleware and DRF's DEFAULT_SCHEMA_CLASS are in base.py.
 """
 
@@ -13,9 +13,14 @@ from .base import DEBUG
 WHITENOISE_USE_FINDERS = DEBUG
 
 SPECTACULAR_SETTINGS = {
-    "TITLE": "authsvc",
-    "VERSION": "0.1.0",
-    "DESCRIPTION": "Generated from the DRF views, only to cross-check docs/openapi.yaml.",
+    # The title, description, tags and security schemes are in authsvc/schema.py.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "authsvc.schema.postprocess",
+    ],
+    "ENUM_NAME_OVERRIDES": {"ErrorCode": "authsvc.errors.ERROR_CODES"},
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The docs page is public and reads no credentials: a stale access cookie must not

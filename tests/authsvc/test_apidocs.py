@@ -1,5 +1,6 @@
-"""/api/schema/ serves docs/openapi.yaml as JSON or YAML; /api/docs/ is Swagger UI whose
-assets come from this service, never from a CDN."""
+"""/api/schema/ serves the generated document (docs/openapi.yaml) as JSON or YAML, generated
+once per process; /api/docs/ is Swagger UI whose assets come from this service, never from a
+CDN."""
 
 import json
 import re
@@ -101,3 +102,25 @@ def test_a_stale_access_cookie_does_not_break_the_page(client):
     client.cookies["access_token"] = "not-a-jwt"
 
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_the_document_is_generated_once_per_process(client, monkeypatch):
+    from authsvc import apidocs
+
+    calls = []
+
+    def counting_generate():
+        calls.append(1)
+        return ON_DISK.read_bytes()
+
+    monkeypatch.setattr(apidocs, "openapi_generate", counting_generate)
+    apidocs.openapi_yaml.cache_clear()
+    apidocs.openapi_json.cache_clear()
+    try:
+        for path in ("/api/schema/", "/api/schema/?format=yaml", "/openapi.yaml", "/api/schema/"):
+            assert client.get(path).status_code == 200
+    finally:
+        apidocs.openapi_yaml.cache_clear()
+        apidocs.openapi_json.cache_clear()
+
+    assert calls == [1]

@@ -118,6 +118,34 @@ def test_a_form_body_is_a_415_before_csrf_parses_it(client_factory, path, conten
     assert_error(response, 415, "unsupported_media_type")
 
 
+VIEWSET_WRITES = [
+    ("post", "/auth/logout-all/"),
+    ("delete", "/auth/sessions/00000000-0000-0000-0000-000000000000/"),
+    ("post", "/auth/users/00000000-0000-0000-0000-000000000000/ban/"),
+    ("post", "/auth/users/00000000-0000-0000-0000-000000000000/unban/"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), VIEWSET_WRITES)
+def test_the_viewsets_refuse_a_form_body_like_the_views(client_factory, method, path):
+    response = client_factory().generic(
+        method.upper(), path, data=b"reason=x", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert_error(response, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize(("method", "path"), VIEWSET_WRITES)
+def test_the_viewsets_check_csrf_before_authentication(client_factory, method, path):
+    api = client_factory()
+    api.cookies["access_token"] = "not-a-jwt"  # a cookie a hostile page's request would carry
+
+    response = api.generic(method.upper(), path, data=b"{}", no_csrf=True)
+
+    # Not invalid_token: a forged write learns nothing about the session.
+    assert_error(response, 403, "csrf_failed")
+
+
 @pytest.mark.parametrize("depth", [900, 3000, 30000])
 @pytest.mark.parametrize(
     "path",

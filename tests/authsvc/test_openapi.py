@@ -1,4 +1,5 @@
-"""docs/openapi.yaml is served, and documents every route the project has, with its methods.
+"""The generated document is served (and is docs/openapi.yaml), and documents every route the
+project has, with its methods.
 
 The routes come from the URL resolver, so an endpoint added without documentation (or
 documentation left behind by a removed one) fails here.
@@ -47,7 +48,11 @@ def project_routes(patterns=None, prefix="/"):
 def view_methods(path: str, entry: URLPattern) -> set[str]:
     callback = entry.callback
     view_class = getattr(callback, "view_class", None)
-    if view_class is not None:
+    actions = getattr(callback, "actions", None)
+    if actions is not None:
+        # A viewset's route: the methods it was bound to (`as_view({"get": "list"})`).
+        allowed = actions
+    elif view_class is not None:
         allowed = view_class(**callback.view_initkwargs)._allowed_methods()
     else:
         request = RequestFactory().generic(PROBE_METHOD, path)
