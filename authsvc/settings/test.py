@@ -23,3 +23,11 @@ AUTHSVC_EMAIL_ASYNC = False
 # The suite runs without `collectstatic`: WhiteNoise finds the apps' static files itself.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # `tests/tokens/test_refresh_on_sqlite.py` runs the rotation tests on SQLite, racing
+    # threads included: a file waits for the one writer (the busy timeout), where the
+    # default shared in-memory test database answers "table is locked" at once.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.mkdtemp(prefix="authsvc-test-sqlite-"), "test.sqlite3")
+    }

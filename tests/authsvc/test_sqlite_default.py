@@ -104,7 +104,7 @@ def test_embedded_default_serves_the_core_flows(dev_server):
     assert call("POST", "/auth/refresh/")[0] == 200
     successor = refresh_cookie(jar)
     assert successor.value != first.value
-    # The portable rotation gives a retry of the same token the same successor.
+    # The rotation (the same statements as on PostgreSQL) gives a retry the same successor.
     jar.set_cookie(first)
     assert call("POST", "/auth/refresh/")[0] == 200
     assert refresh_cookie(jar).value == successor.value

@@ -13,10 +13,15 @@ from django.db import connection
 
 from accounts.models import User
 from authsvc import clock
-from authsvc.http import ClientInfo
 from sessions_store.models import Session
 from tokens.models import RefreshToken
-from tokens.services import _ROTATE_SQL, _rotate_params, refresh_token_hash
+from tokens.refresh import (
+    _MARK_USED_SQL,
+    _SESSION_EXTEND_SQL,
+    _SUCCESSOR_REDELIVER_SQL,
+    _mark_used_params,
+    refresh_token_hash,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -65,10 +70,26 @@ def assert_no_seq_scan(text: str) -> None:
 
 
 def test_rotation_finds_token_session_and_user_by_index(seeded):
-    now = clock.now()
-    text = plan(_ROTATE_SQL, _rotate_params(raw="plan-17", now=now, client=ClientInfo(None, "")))
+    text = plan(_MARK_USED_SQL, _mark_used_params(raw="plan-17", now=clock.now()))
     assert_no_seq_scan(text)
     assert "token_hash" in text
+
+
+def test_rotation_finds_the_successor_and_the_session_by_index(seeded):
+    _, sessions = seeded
+    now = clock.now()
+    redeliver = plan(
+        _SUCCESSOR_REDELIVER_SQL,
+        {"successor_hash": refresh_token_hash("plan-x"), "token_id": 1, "now": now},
+    )
+    assert_no_seq_scan(redeliver)
+    assert "token_hash" in redeliver
+    extend = plan(
+        _SESSION_EXTEND_SQL,
+        {"now": now, "expires_at": now, "ip": None, "user_agent": "", "session_id": sessions[5].pk},
+    )
+    assert_no_seq_scan(extend)
+    assert "sessions_store_session_pkey" in extend
 
 
 def test_snapshot_fallback_reads_session_by_primary_key(seeded):

@@ -155,3 +155,22 @@ def test_refresh_of_banned_user_is_refused(logged_in, user):
     type(user).objects.filter(pk=user.pk).update(is_active=False)
 
     assert refresh(logged_in).json() == INVALID_TOKEN
+
+
+def test_the_rotation_writes_times_the_way_the_orm_reads_them(logged_in, clock):
+    # The rotation is plain SQL; on SQLite, which compares timestamps as text, a time written
+    # in another form than the ORM's would miss equality and shift every boundary by a hair.
+    clock.advance(seconds=1, microseconds=250)
+    old = logged_in.cookie("refresh_token")
+
+    assert refresh(logged_in).status_code == 200
+
+    used = RefreshToken.objects.get(token_hash=refresh_token_hash(old))
+    new = RefreshToken.objects.get(token_hash=refresh_token_hash(logged_in.cookie("refresh_token")))
+    session = Session.objects.get()
+    assert used.used_at == new.created_at == session.last_used_at == clock.now()
+    assert RefreshToken.objects.filter(used_at=clock.now()).get() == used
+    assert RefreshToken.objects.filter(created_at=clock.now()).get() == new
+    assert RefreshToken.objects.filter(expires_at=new.expires_at).get() == new
+    assert Session.objects.filter(expires_at=new.expires_at, last_used_at=clock.now()).exists()
+    assert not Session.objects.filter(expires_at__gt=new.expires_at).exists()

@@ -1,6 +1,8 @@
 """Bounded sessions: a hard maximum age, one successor per refresh token, and a lost answer
-retried without logging the user out, on the one-statement PostgreSQL rotation and on the
-ORM steps SQLite runs (`_rotate_portable`, exercised here on PostgreSQL)."""
+retried without logging the user out.
+
+PostgreSQL and SQLite run the same rotation (`tokens.refresh`): `make test` runs this module
+on PostgreSQL, and `test_refresh_on_sqlite.py` runs it again, whole, on a SQLite database."""
 
 import threading
 from datetime import timedelta
@@ -11,21 +13,12 @@ from django_redis import get_redis_connection
 
 from sessions_store.backends.redis import SESSION_KEY
 from sessions_store.models import Session
-from tokens import services
 from tokens.models import RefreshToken
-from tokens.services import refresh_token_hash, refresh_token_successor
+from tokens.refresh import refresh_token_hash, refresh_token_successor
 
 pytestmark = pytest.mark.django_db
 
 INVALID_TOKEN = {"error": "invalid_token", "detail": "The token is invalid, expired or revoked."}
-
-
-@pytest.fixture(params=["statement", "portable"])
-def rotation(request, monkeypatch):
-    """Run the test through `_ROTATE_SQL` and again through `_rotate_portable`."""
-    if request.param == "portable":
-        monkeypatch.setattr(services, "_rotate", services._rotate_portable)
-    return request.param
 
 
 def refresh(client, token=None):
@@ -48,7 +41,7 @@ def test_the_successor_is_derived_from_the_token_and_the_server_key(settings):
     assert refresh_token_successor("token-a") != first
 
 
-def test_a_session_ends_at_its_maximum_age_however_often_it_refreshes(rotation, api, user, clock):
+def test_a_session_ends_at_its_maximum_age_however_often_it_refreshes(api, user, clock):
     logged_in = api
     assert api.login(user.email).status_code == 200
     cap = clock.now() + timedelta(days=30)
@@ -79,7 +72,7 @@ def test_a_session_ends_at_its_maximum_age_however_often_it_refreshes(rotation, 
 
 
 def test_a_maximum_age_shorter_than_the_refresh_lifetime_caps_the_first_token(
-    rotation, api, user, clock, settings
+    api, user, clock, settings
 ):
     settings.AUTHSVC_SESSION_MAX_AGE_SECONDS = 3600
 
@@ -98,9 +91,7 @@ def test_a_maximum_age_shorter_than_the_refresh_lifetime_caps_the_first_token(
     assert refresh(api).json() == INVALID_TOKEN
 
 
-def test_a_session_older_than_the_maximum_age_is_refused_whatever_its_expiry(
-    rotation, logged_in, clock
-):
+def test_a_session_older_than_the_maximum_age_is_refused_whatever_its_expiry(logged_in, clock):
     # A session written before the cap existed (or under a longer one) ends by its age.
     Session.objects.update(
         created_at=clock.now() - timedelta(days=30), expires_at=clock.now() + timedelta(days=7)
@@ -112,7 +103,7 @@ def test_a_session_older_than_the_maximum_age_is_refused_whatever_its_expiry(
     assert RefreshToken.objects.count() == 1
 
 
-def test_same_token_within_grace_gets_the_same_successor(rotation, api, user, clock):
+def test_same_token_within_grace_gets_the_same_successor(api, user, clock):
     api.login(user.email)
     token = api.cookie("refresh_token")
     assert refresh(api).status_code == 200
@@ -129,9 +120,7 @@ def test_same_token_within_grace_gets_the_same_successor(rotation, api, user, cl
     assert refresh(api).status_code == 200
 
 
-def test_a_racer_late_within_grace_neither_branches_nor_revives_the_successor(
-    rotation, api, user, clock
-):
+def test_a_racer_late_within_grace_neither_branches_nor_revives_the_successor(api, user, clock):
     api.login(user.email)
     token = api.cookie("refresh_token")
     refresh(api)
@@ -148,7 +137,7 @@ def test_a_racer_late_within_grace_neither_branches_nor_revives_the_successor(
     assert row(successor).used_at == used_at
 
 
-def test_a_lost_answer_retried_after_grace_gets_the_same_successor(rotation, api, user, clock):
+def test_a_lost_answer_retried_after_grace_gets_the_same_successor(api, user, clock):
     api.login(user.email)
     token = api.cookie("refresh_token")
     assert refresh(api).status_code == 200
@@ -175,7 +164,7 @@ def test_a_lost_answer_retried_after_grace_gets_the_same_successor(rotation, api
     assert Session.objects.get().revoked_at is None
 
 
-def test_a_lost_answer_retried_twice_gets_the_same_successor_again(rotation, api, user, clock):
+def test_a_lost_answer_retried_twice_gets_the_same_successor_again(api, user, clock):
     api.login(user.email)
     token = api.cookie("refresh_token")
     refresh(api)
@@ -191,7 +180,7 @@ def test_a_lost_answer_retried_twice_gets_the_same_successor_again(rotation, api
     assert row(successor).redelivered_at == marked_at  # the first re-delivery's time stays
 
 
-def test_replay_after_the_successor_was_used_is_theft(rotation, client_factory, user, clock):
+def test_replay_after_the_successor_was_used_is_theft(client_factory, user, clock):
     victim, thief = client_factory(), client_factory()
     victim.login(user.email)
     stolen = victim.cookie("refresh_token")
@@ -214,9 +203,7 @@ def test_replay_after_the_successor_was_used_is_theft(rotation, client_factory, 
     assert victim.get("/auth/self/").json() == INVALID_TOKEN
 
 
-def test_whoever_uses_a_redelivered_successor_second_is_caught(
-    rotation, client_factory, user, clock
-):
+def test_whoever_uses_a_redelivered_successor_second_is_caught(client_factory, user, clock):
     # A thief with a copy of the victim's token gets the successor through the retry rule,
     # but both now hold one token that may be used once.
     victim, thief = client_factory(), client_factory()
@@ -239,7 +226,7 @@ def test_whoever_uses_a_redelivered_successor_second_is_caught(
     assert refresh(client_factory(), victim_latest).json() == INVALID_TOKEN
 
 
-def test_a_lost_answer_is_not_redelivered_to_a_dead_session(rotation, api, user, clock):
+def test_a_lost_answer_is_not_redelivered_to_a_dead_session(api, user, clock):
     api.login(user.email)
     token = api.cookie("refresh_token")
     refresh(api)
@@ -251,9 +238,7 @@ def test_a_lost_answer_is_not_redelivered_to_a_dead_session(rotation, api, user,
     assert row(successor).redelivered_at is None
 
 
-def test_a_lost_answer_is_not_redelivered_after_the_maximum_age(
-    rotation, api, user, clock, settings
-):
+def test_a_lost_answer_is_not_redelivered_after_the_maximum_age(api, user, clock, settings):
     settings.AUTHSVC_SESSION_MAX_AGE_SECONDS = 3600
     api.login(user.email)
     token = api.cookie("refresh_token")
@@ -268,7 +253,7 @@ def test_a_lost_answer_is_not_redelivered_after_the_maximum_age(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_refreshes_of_one_token_leave_one_successor(rotation, client_factory, make_user):
+def test_concurrent_refreshes_of_one_token_leave_one_successor(client_factory, make_user):
     user = make_user(email="racer@example.com")
     first = client_factory()
     first.login(user.email)
