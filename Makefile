@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/authsvc
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format migrate superuser services bench profile clean schema
+.PHONY: run test docs lint format migrate superuser services bench profile clean schema
 
 BENCH_SCALE ?= 1k
 
@@ -38,8 +38,13 @@ test: $(STAMP) services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
 	$(BIN)/ruff check .
 
+## docs: the documentation site (MkDocs, mkdocs.yml) built into site/; open site/index.html.
+## `make test` builds it strictly too (tests/authsvc/test_docs.py), so broken links fail there.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
 ## bench: load-test the production setup (gunicorn, PostgreSQL, Redis) with wrk; never part of
-## `make test`. BENCH_SCALE=1m seeds a million users. Results: bench/results/, README "Performance".
+## `make test`. BENCH_SCALE=1m seeds a million users. Results: bench/results/, docs/performance.md.
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || { echo "wrk is missing; installing Debian's package"; \
 		apt-get install -y wrk >/dev/null 2>&1 || sudo -n apt-get install -y wrk >/dev/null 2>&1; }
@@ -70,4 +75,4 @@ superuser: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py createsuperuser
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site
