@@ -23,7 +23,7 @@ def normalize_email(value: str) -> str:
 
 
 def local_part_is_ascii(normal: str) -> bool:
-    """Whether a normal-form address has an ASCII local part, as the README promises.
+    """Whether a normal-form address has an ASCII local part, as docs/security.md promises.
 
     NFKC has already folded what is merely another spelling of ASCII (fullwidth letters,
     the Kelvin sign, the long s) into it; what is left is a different letter that looks

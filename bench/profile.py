@@ -2,7 +2,7 @@
 `GET /auth/self/`, in process, with production settings on PostgreSQL and Redis.
 
 `make profile` runs it; the reports go to bench/results/profile-<endpoint>.txt and the
-README's performance section quotes them. Timings in process leave out gunicorn and the
+docs/performance.md quotes them. Timings in process leave out gunicorn and the
 network, so they show the service's own share of a request.
 """
 

@@ -60,7 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # PostgreSQL outages (README "Failure model: PostgreSQL"): a plain view that failed
+    # PostgreSQL outages (docs/failure-model.md): a plain view that failed
     # because the database did not answer is a 503 `unavailable`, never a 500.
     "authsvc.errors.DatabaseUnavailableMiddleware",
 ]
@@ -87,7 +87,7 @@ TEMPLATES = [
 ]
 
 # How long a request may wait on PostgreSQL (to connect, or for one statement, commit or
-# lock) before it answers `503 unavailable`; see README "Failure model: PostgreSQL".
+# lock) before it answers `503 unavailable`; see docs/failure-model.md.
 AUTHSVC_DB_TIMEOUT_SECONDS = env_int("AUTHSVC_DB_TIMEOUT_SECONDS", 5, minimum=1)
 # One round trip is cut a little before that (authsvc/postgres), so the 503 comes within it.
 AUTHSVC_DB_WATCH_SECONDS = db_watch_seconds(AUTHSVC_DB_TIMEOUT_SECONDS)
