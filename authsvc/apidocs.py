@@ -2,7 +2,7 @@
 (and as YAML at /openapi.yaml), and Swagger UI at /api/docs/ with its assets served by this
 service.
 
-The document is generated from the code by drf-spectacular (authsvc/schema.py), once per
+The document is generated from the code by drf-spectacular (authsvc/schema/), once per
 process. docs/openapi.yaml is the same bytes, written by `make schema` for readers of the
 repository; a test proves the committed file is the generated one.
 """

@@ -1,7 +1,7 @@
 """The API docs: Swagger UI from drf-spectacular, its assets from drf-spectacular-sidecar
 served by the service itself, never from a CDN.
 
-The schema is generated from the code (`authsvc/schema.py`, served by
+The schema is generated from the code (`authsvc/schema/`, served by
 `authsvc.apidocs`); `make schema` writes it to docs/openapi.yaml. The apps, WhiteNoise's
 middleware and DRF's DEFAULT_SCHEMA_CLASS are in base.py.
 """
@@ -13,7 +13,7 @@ from .base import DEBUG
 WHITENOISE_USE_FINDERS = DEBUG
 
 SPECTACULAR_SETTINGS = {
-    # The title, description, tags and security schemes are in authsvc/schema.py.
+    # The title, description, tags and security schemes are in authsvc/schema/.
     "OAS_VERSION": "3.1.0",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

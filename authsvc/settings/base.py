@@ -161,7 +161,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["authsvc.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "authsvc.errors.exception_handler",
-    # The OpenAPI document is generated from the views (authsvc/schema.py).
+    # The OpenAPI document is generated from the views (authsvc/schema/).
     "DEFAULT_SCHEMA_CLASS": "authsvc.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }

@@ -85,7 +85,7 @@ def test_email_clean_returns_a_normal_form_or_raises_invalid_request(raw):
     assert email_clean(clean) == clean
     assert not _control_characters(clean), repr(clean)
     assert "@" in clean and len(clean) <= 254
-    # Local parts are ASCII (docs/security.md): a non-ASCII one that NFKC did not fold is a lookalike.
+    # Local parts are ASCII (docs/security.md): a non-ASCII one NFKC did not fold is a lookalike.
     assert clean.isascii(), repr(clean)
 
 

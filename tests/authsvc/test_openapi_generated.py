@@ -1,4 +1,4 @@
-"""The OpenAPI document is generated from the code (authsvc/schema.py, the views'
+"""The OpenAPI document is generated from the code (authsvc/schema/, the views'
 `@extend_schema`, the plain views' `@operation`); docs/openapi.yaml is that document as
 `make schema` writes it.
 
