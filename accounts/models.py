@@ -134,6 +134,8 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return "backup code"
+
+
 class LoginLockout(models.Model):
     """Wrong passwords in a row for one address (accounts/lockout.py). In PostgreSQL, not
     Redis, so a Redis restart or outage cannot reset it and parallel guesses are counted

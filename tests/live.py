@@ -18,8 +18,19 @@ CSRF = "c" * 32
 
 
 class LiveServer:
-    def __init__(self, *, database_url: str, redis_url: str, keys_dir: str, **env):
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        keys_dir: str,
+        log: Path | None = None,
+        gunicorn_args: tuple[str, ...] = ("--workers", "1", "--threads", "4"),
+        **env,
+    ):
         self.port = free_port()
+        self.log = log
+        self.gunicorn_args = gunicorn_args
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
             key: value
@@ -39,24 +50,28 @@ class LiveServer:
         self.process = None
 
     def start(self) -> "LiveServer":
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "authsvc.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        out = open(self.log, "w") if self.log else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "authsvc.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--error-logfile",
+                    "-",
+                    *self.gunicorn_args,
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        finally:
+            if self.log:
+                out.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -65,7 +80,8 @@ class LiveServer:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("gunicorn did not start")
+        started = self.log.read_text() if self.log else ""
+        raise RuntimeError(f"gunicorn did not start\n{started}")
 
     def stop(self) -> None:
         if self.process is not None:

@@ -6,9 +6,6 @@ keep serving what it can from Redis, and recover on its own when traffic flows a
 
 import http.cookiejar
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +17,8 @@ from django.db import connection
 from django_redis import get_redis_connection
 
 from tests.conftest import DEFAULT_PASSWORD
-from tests.faults import TcpProxy, free_port
+from tests.faults import TcpProxy
+from tests.live import LiveServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,58 +85,20 @@ class Answer:
 @pytest.fixture
 def server(proxy, transactional_db, tmp_path):
     db = connection.settings_dict
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="authsvc.settings.production",
-        DJANGO_SECRET_KEY="outage-test-only-" + "k" * 40,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
+    log = tmp_path / "gunicorn.log"
+    live = LiveServer(
+        database_url=f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}",
+        redis_url=settings.REDIS_URL,
+        keys_dir=str(tmp_path / "keys"),
+        log=log,
+        # One sync worker, the Dockerfile's --timeout: a partition must not get it killed.
+        gunicorn_args=("--workers", "1", "--timeout", "30"),
         AUTHSVC_DB_TIMEOUT_SECONDS=str(DB_TIMEOUT),
-        AUTHSVC_KEYS_DIR=str(tmp_path / "keys"),
         AUTHSVC_COOKIE_SECURE="0",
-        AUTHSVC_SSL_REDIRECT="0",
         AUTHSVC_RATE_LIMITS_ENABLED="0",
     )
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "authsvc.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--timeout",
-                "30",
-                "--error-logfile",
-                "-",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/readyz", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(f"gunicorn did not start:\n{log.read_text()}")
-    yield Server(base, log)
-    process.terminate()
-    process.wait(timeout=15)
+    with live:
+        yield Server(live.base, log)
     # A worker blocked past gunicorn's --timeout would have been killed and restarted.
     assert "WORKER TIMEOUT" not in log.read_text()
 
