@@ -85,7 +85,7 @@ def seed_users(n: int) -> dict:
                     )
             with cur.copy(
                 "COPY sessions_store_session (id, user_id, created_at, last_used_at, expires_at,"
-                " ip, user_agent, amr, revoked_reason) FROM STDIN"
+                " ip, user_agent, amr, revoked_reason, auth_time, kind) FROM STDIN"
             ) as copy:
                 for i in range(n):
                     copy.write_row(
@@ -99,6 +99,8 @@ def seed_users(n: int) -> dict:
                             "bench",
                             '["pwd"]',
                             "",
+                            now,
+                            "api",
                         )
                     )
             with cur.copy(
@@ -134,6 +136,7 @@ def seed_users(n: int) -> dict:
             mfa_enabled=False,
             date_joined=date_joined,
             amr=["pwd"],
+            auth_time=int(now.timestamp()),
         )
         # Longer than the service's 15 minutes so a 1M run's snapshots outlive the run.
         pipe.set(SESSION_KEY.format(sid), snapshot.to_json(), ex=3600)

@@ -30,7 +30,9 @@ class Session(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=64, blank=True)
     # An admin site session has no tokens; it ends by the same revocations as any other.
-    kind = models.CharField(max_length=8, choices=KINDS, default=API)
+    # A database default too: a process of the previous release, still running while this one
+    # migrates, inserts sessions without the column.
+    kind = models.CharField(max_length=8, choices=KINDS, default=API, db_default=API)
 
     class Meta:
         indexes = [
