@@ -209,7 +209,9 @@ def user_save_by_operator(
     else:
         revoked = 0
         if SNAPSHOT_FIELDS & changed:
-            user_snapshots_refresh(user=user)
+            # After the commit: an edit the admin's transaction rolls back must not reach
+            # the cache (a request that misses meanwhile reads the committed row).
+            transaction.on_commit(lambda: user_snapshots_refresh(user=user))
     if changed:
         events.record(
             "user_changed_by_operator",

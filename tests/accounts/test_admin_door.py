@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.test import Client
 from django_redis import get_redis_connection
 
@@ -555,3 +556,14 @@ def test_a_login_without_a_second_factor_is_audited_as_such(staff_without_2fa):
     (event,) = events_of(staff_without_2fa, "admin_login_succeeded")
     assert event.session_id == session.pk
     assert event.details == {"amr": ["pwd"]}
+
+
+def test_an_admin_edit_that_rolls_back_leaves_the_cached_profile_alone(logged_in, user, committed):
+    assert logged_in.get("/auth/self/").json()["email"] == user.email
+
+    with committed(), pytest.raises(RuntimeError), transaction.atomic():
+        user.email = "rolled.back@example.com"
+        user_save_by_operator(user=user, changed=["email"])
+        raise RuntimeError("the admin's transaction fails after the save")
+
+    assert logged_in.get("/auth/self/").json()["email"] == "alice@example.com"
