@@ -148,8 +148,10 @@ def revocations_sync(*, force: bool = False) -> None:
             return
         _denied.add(str(sid) for _, sid, _ in rows)
         _flush(rows)
-    except DatabaseError:
-        logger.exception("pending tombstones could not be read")
+    except DatabaseError as exc:
+        # PostgreSQL is down: every read that needs it answers 503 meanwhile, and this is
+        # tried again at the next interval; one line, not a traceback a second per process.
+        logger.warning("pending tombstones could not be read: %s", exc)
     finally:
         _denied._sync_lock.release()
 
