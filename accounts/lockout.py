@@ -61,20 +61,21 @@ def login_attempt_start(email: str) -> LockoutState:
     now_ms = int(clock.now().timestamp() * 1000)
     with connection.cursor() as cursor:
         while True:
+            # The usual case, an address with no failures on record, is this one statement.
+            cursor.execute(
+                f"INSERT INTO {_TABLE} (email_digest, failures, last_attempt_ms) "  # noqa: S608
+                "VALUES (%s, 1, %s) ON CONFLICT (email_digest) DO NOTHING",
+                [key, now_ms],
+            )
+            if cursor.rowcount == 1:
+                return LockoutState(failures=1, wait=0)
             cursor.execute(
                 f"SELECT failures, last_attempt_ms FROM {_TABLE} WHERE email_digest = %s",  # noqa: S608
                 [key],
             )
             row = cursor.fetchone()
             if row is None:
-                cursor.execute(
-                    f"INSERT INTO {_TABLE} (email_digest, failures, last_attempt_ms) "  # noqa: S608
-                    "VALUES (%s, 1, %s) ON CONFLICT (email_digest) DO NOTHING",
-                    [key, now_ms],
-                )
-                if cursor.rowcount == 1:
-                    return LockoutState(failures=1, wait=0)
-                continue  # a parallel attempt created it first: read it
+                continue  # cleared by a right password meanwhile: start a new count
             stored_failures, last_ms = row
             failures = 0 if now_ms - last_ms >= _MEMORY_MS else stored_failures
             wait = backoff_wait(
