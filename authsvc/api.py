@@ -1,7 +1,11 @@
 """The base classes of every API view and viewset: JSON bodies only, and CSRF on every
 write a cookie could authenticate."""
 
+import copy
+
+from django.http import QueryDict
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.datastructures import MultiValueDict
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.permissions import AllowAny
@@ -28,13 +32,29 @@ def csrf_required(request) -> bool:
     """
     if request.method in SAFE_METHODS:
         return False
-    cookies = request.COOKIES
-    if ACCESS_COOKIE in cookies or REFRESH_COOKIE in cookies:
+    if auth_cookie_sent(request):
         return True
     return bearer_token(request) is None
 
 
-def enforce_csrf(request) -> None:
+def auth_cookie_sent(request) -> bool:
+    cookies = request.COOKIES
+    return ACCESS_COOKIE in cookies or REFRESH_COOKIE in cookies
+
+
+def enforce_csrf(request, *, method: str | None = None) -> None:
+    """Django's CSRF check (the X-CSRFToken header against the csrftoken cookie, and the
+    Origin or Referer), or PermissionDenied marked `csrf`, which the handler answers as
+    `403 csrf_failed`.
+
+    `method`: check as for a request of that method, for a gateway asking about another
+    request (`/auth/forward-auth/`). The token then comes from the header alone: the body,
+    if any, belongs to that other request, and Django would read a POST's form body for it.
+    """
+    if method is not None:
+        request = copy.copy(request)
+        request.method = method
+        request._post, request._files = QueryDict(), MultiValueDict()
     check = _CSRFCheck(lambda req: None)
     check.process_request(request)
     reason = check.process_view(request, None, (), {})

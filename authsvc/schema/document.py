@@ -68,6 +68,10 @@ TAGS = [
     {"name": "sessions", "description": "The signed-in user's sessions (one per login)."},
     {"name": "keys", "description": "Public keys for verifying access tokens."},
     {
+        "name": "gateway",
+        "description": "For a reverse proxy that lets only signed-in users through.",
+    },
+    {
         "name": "operators",
         "description": (
             "Users, bans and unbans, for operators who script against the API (admin role)."
