@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/authsvc
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test docs lint format migrate superuser services bench profile clean schema
+.PHONY: run test docs lint format migrate superuser services test-tools bench profile clean schema
 
 BENCH_SCALE ?= 1k
 
@@ -33,8 +33,12 @@ run: $(STAMP)
 services:
 	@bash scripts/services.sh
 
+## test-tools: system tools some tests drive (nginx), from Debian's packages when missing
+test-tools:
+	@bash scripts/test-tools.sh
+
 ## test: the full suite on PostgreSQL + Redis, then ruff
-test: $(STAMP) services
+test: $(STAMP) services test-tools
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
 	$(BIN)/ruff check .
 

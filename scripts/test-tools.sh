@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# System tools some tests drive, installed from Debian's packages when missing (we are
+# root on the CI machine). A tool that cannot be installed is reported, not fatal: its test
+# says so and is skipped, except in CI (CI=true), where it fails.
+set -uo pipefail
+
+have_nginx() { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  command -v apt-get >/dev/null || return 1
+  # Debian's nginx packages start no service where policy-rc.d forbids it (containers);
+  # the test starts its own nginx on a free port either way.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null 2>&1 && return 0
+  $sudo apt-get update -qq >/dev/null 2>&1 || return 1
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null 2>&1
+}
+
+# nginx for tests/tokens/test_gateway_nginx.py (examples/gateway/). Debian's `nginx`
+# (Debian 12 and later; its `nginx-light` is only a transitional name for it) has
+# auth_request built in.
+if ! have_nginx; then
+  echo "nginx is missing; installing Debian's package"
+  apt_install nginx || apt_install nginx-light || true
+  have_nginx || echo "warning: nginx could not be installed; the gateway test will be skipped (apt-get install nginx-light)" >&2
+fi
+exit 0
