@@ -6,6 +6,7 @@ import logging
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView as DRFAPIView
 
@@ -74,6 +75,14 @@ IDENTITY_HEADERS = {
 }
 
 
+class IgnoreAccept(BaseContentNegotiation):
+    """The `Accept` a gateway passes on is the original request's (an image, a page): it
+    must not turn the answer into a 406, which a gateway would take for a failure."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 @extend_schema(tags=["gateway"])
 class ForwardAuthView(NoStoreMixin, DRFAPIView):
     """Not `authsvc.api.APIView`: its checks (no form bodies, CSRF for the request's own
@@ -82,6 +91,7 @@ class ForwardAuthView(NoStoreMixin, DRFAPIView):
 
     authentication_classes = (AccessTokenAuthentication,)
     permission_classes = (IsAuthenticated,)
+    content_negotiation_class = IgnoreAccept
 
     def initial(self, request, *args, **kwargs):
         # A write authenticated by a cookie could be a hostile page's; checked before

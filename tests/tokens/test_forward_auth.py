@@ -86,6 +86,12 @@ def test_one_unsafe_method_named_anywhere_makes_the_request_unsafe(logged_in):
     assert_refused(ask(logged_in, "POST", **forged), 403, "csrf_failed")
 
 
+def test_the_original_requests_accept_header_changes_nothing(client_factory, logged_in, user):
+    assert_passed(ask(logged_in, HTTP_ACCEPT="image/png"), user, logged_in)
+    refused = ask(client_factory(), HTTP_ACCEPT="text/html")
+    assert_refused(refused, 401, "not_authenticated")
+
+
 def test_an_untrusted_origin_fails_the_check_even_with_the_token(logged_in):
     response = ask(
         logged_in, csrf=True, HTTP_X_FORWARDED_METHOD="POST", HTTP_ORIGIN="https://evil.example"
