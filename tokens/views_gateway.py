@@ -83,7 +83,7 @@ class IgnoreAccept(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-@extend_schema(tags=["gateway"])
+@extend_schema(tags=["services"])
 class ForwardAuthView(NoStoreMixin, DRFAPIView):
     """Not `authsvc.api.APIView`: its checks (no form bodies, CSRF for the request's own
     method) are about requests to us, while this view is asked about the gateway's request,
