@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from sessions_store.backends.base import Snapshot
+from tests.conftest import basic_auth
 from tests.tokens.conftest import assert_error, sign, token_parts
 from tokens.authentication import SessionPrincipal
 from tokens.views_gateway import identity_headers
@@ -150,6 +151,25 @@ def test_a_token_whose_type_is_not_access_is_refused(client_factory, logged_in, 
     assert_refused(response, 401, "invalid_token")
     # The untouched token passes, so it was the type that was refused.
     assert ask(gateway, HTTP_AUTHORIZATION=f"Bearer {sign(claims)}").status_code == 200
+
+
+@pytest.mark.parametrize("audience", [None, "billing"])
+def test_a_real_service_token_is_refused(client_factory, make_service_client, audience):
+    client, secret = make_service_client(scopes=["introspect"], audiences=["billing"])
+    form = "grant_type=client_credentials" + (f"&audience={audience}" if audience else "")
+    issued = client_factory().generic(
+        "POST",
+        "/auth/token/",
+        form,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    assert issued.status_code == 200, issued.content
+    service_token = issued.json()["access_token"]
+
+    response = ask(client_factory(), HTTP_AUTHORIZATION=f"Bearer {service_token}")
+
+    assert_refused(response, 401, "invalid_token")
 
 
 def test_roles_a_header_cannot_carry_are_left_out(api, user):
