@@ -73,9 +73,7 @@ def _permissions_clean(permissions) -> list[str]:
         if not isinstance(name, str) or not name:
             errors[f"permissions.{index}"] = ["A non-empty string."]
         elif len(name) > PERMISSION_MAX_LENGTH:
-            errors[f"permissions.{index}"] = [
-                f"At most {PERMISSION_MAX_LENGTH} characters."
-            ]
+            errors[f"permissions.{index}"] = [f"At most {PERMISSION_MAX_LENGTH} characters."]
         elif not PERMISSION_PATTERN.fullmatch(name):
             errors[f"permissions.{index}"] = [
                 "Only letters, digits and . _ : / * @ + = - are allowed."

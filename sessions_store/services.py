@@ -226,14 +226,14 @@ def session_claims_set(
         # tombstone lands after this put and wins; one that committed first was seen above.
         # And the store's put never overwrites a tombstone already there.
         _store_put(session, snapshot_build(session))
-        # Counts only: attributes may hold anything, and the permissions are the service's.
-        events.record(
-            "session_claims_set",
-            user_id=str(session.user_id),
-            sid=str(session.pk),
-            client=client,
-            client_id=client_id,
-            permissions=len(claims.permissions),
-            attributes=len(claims.attributes),
-        )
+    # Counts only: attributes may hold anything, and the permissions are the service's.
+    events.record(
+        "session_claims_set",
+        user_id=str(session.user_id),
+        sid=str(session.pk),
+        client=client,
+        client_id=client_id,
+        permissions=len(claims.permissions),
+        attributes=len(claims.attributes),
+    )
     return claims

@@ -57,9 +57,7 @@ def rsa_4096(tmp_path, monkeypatch):
         yield
 
 
-def test_the_largest_claims_keep_the_access_cookie_under_4096_bytes(
-    rsa_4096, api, make_user
-):
+def test_the_largest_claims_keep_the_access_cookie_under_4096_bytes(rsa_4096, api, make_user):
     user = make_user(email=LONG_EMAIL, name="N" * 150)
     user.groups.set([Group.objects.get_or_create(name=name)[0] for name in LONG_ROLES])
     assert api.login(LONG_EMAIL).status_code == 200
