@@ -33,6 +33,12 @@ class Session(models.Model):
     # A database default too: a process of the previous release, still running while this one
     # migrates, inserts sessions without the column.
     kind = models.CharField(max_length=8, choices=KINDS, default=API, db_default=API)
+    # Claims an authorization service sets (PUT /auth/sessions/<sid>/claims/, replaced whole,
+    # bounded by sessions_store.claims): in the snapshot, introspection and, from the next
+    # refresh, the access token (`permissions`, `attrs`). Database defaults for the same
+    # reason as `kind`.
+    permissions = models.JSONField(default=list, db_default=[])
+    attributes = models.JSONField(default=dict, db_default={})
 
     class Meta:
         indexes = [

@@ -27,6 +27,8 @@ def snapshot_build(session: Session) -> Snapshot:
         date_joined=user.date_joined.isoformat(),
         amr=list(session.amr),
         auth_time=int(session.authenticated_at().timestamp()),
+        permissions=list(session.permissions),
+        attributes=dict(session.attributes),
     )
 
 

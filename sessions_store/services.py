@@ -5,13 +5,17 @@ revocation commits can only end a session early, never keep a dead one alive.
 """
 
 import logging
+import uuid
 from datetime import datetime
+
+from django.db import transaction
 
 from accounts import events
 from authsvc import clock
 from authsvc.http import ClientInfo
 from sessions_store.backends import get_session_store
 from sessions_store.backends.base import SessionStoreUnavailable, Snapshot
+from sessions_store.claims import Claims, claims_clean
 from sessions_store.exceptions import SessionNotFound
 from sessions_store.models import Session
 from sessions_store.revocations import pending_tombstones_record, session_denied
@@ -185,3 +189,51 @@ def session_reauthenticated(*, session_id, user_id) -> datetime | None:
     # The store's put never overwrites a tombstone, so a revocation racing this one wins.
     _store_put(session, snapshot_build(session))
     return now
+
+
+def session_claims_set(
+    *,
+    sid,
+    permissions: list[str] | None,
+    attributes: dict | None,
+    client_id: str,
+    client: ClientInfo | None = None,
+) -> Claims:
+    """An authorization service replaces a live session's claims (PUT: what is not given is
+    empty). The cached snapshot is rewritten at once, so introspection and every request see
+    them now; access tokens carry them from the session's next refresh.
+
+    SessionNotFound for an unknown, revoked or expired session (or a user who may not log in).
+    """
+    try:
+        sid = uuid.UUID(str(sid))
+    except ValueError:
+        raise SessionNotFound() from None
+    claims = claims_clean(permissions=permissions, attributes=attributes)
+    with transaction.atomic():
+        session = (
+            Session.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(pk=sid)
+            .first()
+        )
+        if session is None or not session.is_alive(clock.now()) or not session.user.is_active:
+            raise SessionNotFound()
+        session.permissions = claims.permissions
+        session.attributes = claims.attributes
+        session.save(update_fields=["permissions", "attributes"])
+        # Under the row lock: a revocation's UPDATE waits for this transaction, so its
+        # tombstone lands after this put and wins; one that committed first was seen above.
+        # And the store's put never overwrites a tombstone already there.
+        _store_put(session, snapshot_build(session))
+    # Counts only: attributes may hold anything, and the permissions are the service's.
+    events.record(
+        "session_claims_set",
+        user_id=str(session.user_id),
+        sid=str(session.pk),
+        client=client,
+        client_id=client_id,
+        permissions=len(claims.permissions),
+        attributes=len(claims.attributes),
+    )
+    return claims

@@ -38,6 +38,8 @@ def access_token_issue(
     email_verified: bool,
     amr: list[str],
     auth_time: int | None = None,
+    permissions: list[str] | None = None,
+    attributes: dict | None = None,
 ) -> tuple[str, datetime]:
     token = SessionAccessToken()
     issued_at = clock.now()
@@ -52,6 +54,12 @@ def access_token_issue(
         # OIDC's claim: when the session last proved a factor, in Unix seconds. Left out
         # only when unknown (a snapshot cached before the claim existed), never guessed.
         token["auth_time"] = auth_time
+    # An authorization service's claims for the session (sessions_store.claims bounds them
+    # so the token still fits in its cookie); left out when there are none.
+    if permissions:
+        token["permissions"] = permissions
+    if attributes:
+        token["attrs"] = attributes
     return str(token), issued_at + token_settings.access_ttl
 
 

@@ -41,6 +41,12 @@ def token_introspect(raw: str) -> dict:
     }
     if snapshot.auth_time:
         answer["auth_time"] = snapshot.auth_time
+    # The session's claims as they are now (PUT /auth/sessions/<sid>/claims/), under the
+    # access token's names, left out like there when empty.
+    if snapshot.permissions:
+        answer["permissions"] = list(snapshot.permissions)
+    if snapshot.attributes:
+        answer["attrs"] = snapshot.attributes
     return answer
 
 

@@ -27,6 +27,8 @@ def token_pair_issue(
         email_verified=snapshot.email_verified,
         amr=snapshot.amr,
         auth_time=snapshot.auth_time,
+        permissions=snapshot.permissions,
+        attributes=snapshot.attributes,
     )
     return IssuedTokens(
         user_id=snapshot.user_id,

@@ -179,6 +179,14 @@ class IntrospectionSerializer(serializers.Serializer):
     auth_time = serializers.IntegerField(required=False)
     roles = serializers.ListField(child=serializers.CharField(), required=False)
     amr = serializers.ListField(child=serializers.CharField(), required=False)
+    permissions = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Access tokens: the session's permissions now, when it has any.",
+    )
+    attrs = serializers.DictField(
+        required=False, help_text="Access tokens: the session's attributes now, when any."
+    )
     email = serializers.EmailField(required=False)
     email_verified = serializers.BooleanField(required=False)
     client_id = serializers.CharField(required=False, help_text="Service tokens.")

@@ -10,7 +10,7 @@ import functools
 import json
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,10 @@ class Snapshot:
     # Unix seconds of the session's last proof of a factor (`Session.auth_time`); 0 in a
     # snapshot cached before the field existed, which the step-up check treats as unknown.
     auth_time: int = 0
+    # The session's claims, set by an authorization service (sessions_store.claims); empty
+    # in a snapshot cached before the fields existed, as on a session that has none.
+    permissions: list[str] = field(default_factory=list)
+    attributes: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))

@@ -122,3 +122,14 @@ def test_a_field_added_with_a_default_decodes_from_an_older_value():
 
 def test_bytes_that_are_not_text_are_a_miss_not_an_exception():
     assert Snapshot.from_json(b"\xff\xfe") is None
+
+
+def test_a_value_from_before_session_claims_decodes_with_none():
+    snapshot = Snapshot.from_json(_older_value())
+
+    assert (snapshot.permissions, snapshot.attributes) == ([], {})
+    # The claims round-trip in this release's shape.
+    with_claims = Snapshot(
+        **json.loads(_older_value()), permissions=["orders:read"], attributes={"tier": "gold"}
+    )
+    assert Snapshot.from_json(with_claims.to_json()) == with_claims
