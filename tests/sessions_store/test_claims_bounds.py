@@ -120,11 +120,18 @@ def _filling(permissions: list[str], size: int) -> dict:
     return attributes
 
 
-def test_permissions_and_attributes_together_are_at_most_1280_bytes(claims_set):
+def test_attributes_alone_may_take_the_contracts_2_kib(claims_set):
+    # {"pad":"vvv..."}: 10 bytes around the value.
+    exact = claims_set([], {"pad": "v" * (2048 - 10)})
+    assert claims_json_size(exact.attributes) == 2048
+    _refused(lambda: claims_set([], {"pad": "v" * (2049 - 10)}), "non_field_errors")
+
+
+def test_permissions_and_attributes_together_are_at_most_2_kib(claims_set):
     permissions = [f"service-{i:02}:read" for i in range(PERMISSIONS_MAX)]
 
     exact = claims_set(permissions, _filling(permissions, CLAIMS_MAX_BYTES))
-    assert claims_json_size(exact.permissions) + claims_json_size(exact.attributes) == 1280
+    assert claims_json_size(exact.permissions) + claims_json_size(exact.attributes) == 2048
     _refused(
         lambda: claims_set(permissions, _filling(permissions, CLAIMS_MAX_BYTES + 1)),
         "non_field_errors",

@@ -111,7 +111,7 @@ def test_logins_and_refreshes_without_claims_leave_them_out(logged_in):
         ({"permissions": None}, "permissions"),
         ({"attributes": ["a"]}, "attributes"),
         ({"attributes": {"a": {"b": [[1]]}}}, "attributes"),
-        ({"attributes": {"pad": "v" * 1300}}, "non_field_errors"),
+        ({"attributes": {"pad": "v" * 2100}}, "non_field_errors"),
         ({"permission": ["orders:read"]}, "permission"),
         ([1, 2], "non_field_errors"),
     ],
