@@ -8,7 +8,8 @@ import time
 
 import pytest
 from conftest import ISSUER, Key, access_claims, service_claims
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from authsvc_verifier import tokens
 from authsvc_verifier.errors import InvalidToken
@@ -87,9 +88,12 @@ def test_base64url_has_one_spelling():
     refused(f"{header}.{payload}.{signature[:-1]}{twin}")
 
 
-def test_deeply_nested_json_is_refused_before_parsing():
-    header = b64(b'{"alg":"RS256","kid":"' + RSA.kid.encode() + b'","typ":' + b"[" * 5000 + b"]" * 5000 + b"}")
-    refused(f"{header}.{segment(access_claims())}.c2ln")
+def test_json_nesting_is_bounded():
+    decode(RSA.sign(access_claims(roles=[[["user"]]])))  # four levels, with the object
+    refused(RSA.sign(access_claims(roles=[[[["user"]]]])))
+    # Far deeper than the parser's recursion: refused, not a RecursionError.
+    deep = b'{"alg":"RS256","kid":"' + RSA.kid.encode() + b'","typ":' + b"[" * 5000
+    refused(f"{b64(deep + b']' * 5000 + b'}')}.{segment(access_claims())}.c2ln")
 
 
 @pytest.mark.parametrize("member", ["jku", "x5u", "crit", "cty", "jwk"])
@@ -168,10 +172,8 @@ def test_iat_and_nbf_at_most_30_seconds_ahead():
 def test_times_must_be_finite_numbers(value):
     claims = access_claims()
     claims["exp"] = value
-    raw = f"{segment({'alg': 'RS256', 'kid': RSA.kid, 'typ': 'JWT'})}.{b64(json.dumps(claims).encode())}"
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
+    header = segment({"alg": "RS256", "kid": RSA.kid, "typ": "JWT"})
+    raw = f"{header}.{b64(json.dumps(claims).encode())}"
     signature = RSA.private.sign(raw.encode(), padding.PKCS1v15(), hashes.SHA256())
     refused(f"{raw}.{b64(signature)}")
 

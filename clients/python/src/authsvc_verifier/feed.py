@@ -121,6 +121,7 @@ class RedisStreamFeed:
         self.covered_since = float("inf")
         self.last_read_at = -float("inf")
         self._resync = False
+        self._added_before = self._read_count = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -149,8 +150,12 @@ class RedisStreamFeed:
         Redis client raises. The thread calls this in a loop; tests may call it directly."""
         if self.last_id is None:
             started_at = self._clock()
-            newest = self.redis.xrevrange(self.stream, count=1)
-            self.last_id = _text(newest[0][0]) if newest else "0-0"
+            info = self._info()
+            # One command gives both the position and how many entries the stream had
+            # taken by then, which later tells whether entries we never read were trimmed.
+            self.last_id = _text(info["last-generated-id"]) if info else "0-0"
+            self._added_before = int(info.get("entries-added", 0)) if info else 0
+            self._read_count = 0
             # Whatever was revoked before this moment is unknown to us (the stream may have
             # been trimmed, and reading it all back is not the feed's job).
             self.covered_since = started_at
@@ -168,21 +173,33 @@ class RedisStreamFeed:
                 self.deny.apply({_text(k): _text(v) for k, v in fields.items()})
                 self.last_id = _text(entry_id)
                 taken += 1
+        self._read_count += taken
         self.last_read_at = read_at
         return taken
 
-    def _lost_entries(self) -> bool:
+    def _info(self) -> dict | None:
         try:
-            info = self.redis.xinfo_stream(self.stream)
+            return self.redis.xinfo_stream(self.stream)
         except Exception as exc:
-            if type(exc).__name__ == "ResponseError":  # no stream yet: nothing was lost
-                return False
+            if type(exc).__name__ == "ResponseError":  # no such stream (nothing published yet)
+                return None
             raise
-        deleted = info.get("max-deleted-entry-id")  # Redis 7; older servers: the oldest entry
-        if deleted is not None:
-            return _id(_text(deleted)) > _id(self.last_id)
+
+    def _lost_entries(self) -> bool:
+        info = self._info()
+        if info is None:
+            return self._read_count > 0  # the whole stream was deleted
+        deleted = info.get("max-deleted-entry-id", "0-0")  # XDEL (Redis 7)
+        if _id(_text(deleted)) > _id(self.last_id):
+            return True
         oldest = info.get("first-entry")
-        return bool(oldest) and _id(_text(oldest[0])) > _id(self.last_id)
+        if not oldest or _id(_text(oldest[0])) <= _id(self.last_id):
+            return False  # XTRIM removes from the head: nothing after our position went
+        if "entries-added" not in info:
+            return True  # Redis 6 cannot tell; assume the worst
+        # Every entry now present is after our position: were all added since, present?
+        unread_added = int(info["entries-added"]) - self._added_before - self._read_count
+        return unread_added > int(info["length"])
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -26,7 +26,8 @@ OnUnavailable = Literal["fail_closed", "fail_open"]
 
 def basic_credential(client_id: str, client_secret: str) -> Callable[[], dict[str, str]]:
     """client_secret_basic (RFC 6749 §2.3.1): both parts form-encoded, then Base64."""
-    pair = f"{urllib.parse.quote(client_id, safe='')}:{urllib.parse.quote(client_secret, safe='')}"
+    quote = urllib.parse.quote_plus
+    pair = f"{quote(client_id)}:{quote(client_secret)}"
     value = "Basic " + base64.b64encode(pair.encode()).decode()
     return lambda: {"Authorization": value}
 
