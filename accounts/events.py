@@ -32,7 +32,9 @@ logger = logging.getLogger("authsvc.events")
 # (a refresh token's reuse, the event that matters, is stored).
 NOT_STORED = frozenset({"token_refreshed"})
 # Written with an asynchronous commit (see _insert): the high-volume successes.
-ROUTINE = frozenset({"login_succeeded", "google_login", "login_mfa_required", "logout"})
+ROUTINE = frozenset(
+    {"login_succeeded", "google_login", "login_mfa_required", "logout", "service_token_issued"}
+)
 # Events named like this record an attempt, a fact that must outlive a rollback.
 ATTEMPT_SUFFIXES = ("_failed", "_refused", "_detected")
 # Details are meant to be small; a runaway value is cut rather than stored whole.

@@ -57,6 +57,10 @@ ERROR_CODES: dict[str, str] = {
     "google_unavailable": "Google could not be reached; try again.",
     "cannot_ban_self": "You cannot ban your own account.",
     "reauth_required": "Confirm your password or a code again (POST /auth/reauth/) to do this.",
+    "invalid_client": "The service client credential is missing, unknown, wrong or disabled.",
+    "unsupported_grant_type": "Only grant_type=client_credentials is supported here.",
+    "invalid_scope": "The requested scope is unknown or not allowed for this client.",
+    "insufficient_scope": "The service client lacks the scope this endpoint requires.",
     "server_error": "The server could not complete the request.",
     "unavailable": "The service cannot complete this request right now; try again shortly.",
 }
@@ -174,6 +178,8 @@ def exception_handler(exc, context):
             body["fields"] = exc.fields
         if getattr(exc, "retry_after", None):
             headers["Retry-After"] = str(exc.retry_after)
+        if getattr(exc, "www_authenticate", None):
+            headers["WWW-Authenticate"] = exc.www_authenticate
         return Response(body, status=KIND_STATUS[exc.kind], headers=headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large"), status=413)

@@ -22,7 +22,11 @@ from tokens.keys import get_keyring
 
 # Tolerates servers whose clocks differ by a little; `exp` gets no leeway.
 IAT_LEEWAY_SECONDS = 30
-REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "token_type"]
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp", "token_type")
+# A service token (tokens/service_tokens.py) names a client, not a session.
+SERVICE_REQUIRED_CLAIMS = ("iss", "aud", "sub", "jti", "iat", "exp", "token_type", "scope")
+# Any audience: introspection answers for service tokens minted for other services too.
+ANY_AUDIENCE = object()
 
 
 class KeyringTokenBackend(TokenBackend):
@@ -36,12 +40,21 @@ class KeyringTokenBackend(TokenBackend):
 
     def encode(self, payload: dict[str, Any]) -> str:
         key = get_keyring().active
-        claims = {**payload, "iss": token_settings.issuer, "aud": token_settings.audience}
+        # A service token names its own audience; a user's access token is for ours.
+        claims = {"aud": token_settings.audience, **payload, "iss": token_settings.issuer}
         return jwt.encode(
             claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid}
         )
 
-    def decode(self, token, verify: bool = True, *, allow_expired: bool = False) -> dict:
+    def decode(
+        self,
+        token,
+        verify: bool = True,
+        *,
+        allow_expired: bool = False,
+        required: tuple[str, ...] = REQUIRED_CLAIMS,
+        audience=None,
+    ) -> dict:
         """The claims of a token we signed, or TokenBackendError.
 
         This runs on every authenticated request, so it does by hand what jwt.decode does,
@@ -50,7 +63,8 @@ class KeyringTokenBackend(TokenBackend):
         algorithm pinned to the key's own (`none`, and HS256 keyed with our public key,
         the classic algorithm confusion, fail here), the signature checked by PyJWT's own
         algorithm objects before any claim is trusted. `verify` is simplejwt's switch for
-        skipping the signature; we never skip it.
+        skipping the signature; we never skip it. `required` names the claims that must be
+        there (and be strings, but for the times); `audience` is ours unless given.
         """
         if isinstance(token, bytes):
             token = token.decode("ascii", "replace")
@@ -83,11 +97,11 @@ class KeyringTokenBackend(TokenBackend):
             claims = _json(payload_segment)
         except (ValueError, binascii.Error, RecursionError) as exc:
             raise TokenBackendError("Token is invalid") from exc
-        if not isinstance(claims, dict) or not all(name in claims for name in REQUIRED_CLAIMS):
+        if not isinstance(claims, dict) or not all(name in claims for name in required):
             raise TokenBackendError("Token is invalid")
-        if claims["iss"] != token_settings.issuer or not _audience_ok(claims["aud"]):
+        if claims["iss"] != token_settings.issuer or not _audience_ok(claims["aud"], audience):
             raise TokenBackendError("Token is invalid")
-        if not all(isinstance(claims[name], str) for name in ("sub", "sid", "jti", "token_type")):
+        if not all(isinstance(claims[name], str) for name in required if name in _STRINGS):
             raise TokenBackendError("Token is invalid")
         exp, iat, nbf = claims["exp"], claims["iat"], claims.get("nbf", 0)
         if not all(_is_time(v) for v in (exp, iat, nbf)):
@@ -151,8 +165,13 @@ def _is_time(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _audience_ok(aud) -> bool:
-    expected = token_settings.audience
+_STRINGS = frozenset({"sub", "sid", "jti", "token_type", "scope"})
+
+
+def _audience_ok(aud, expected=None) -> bool:
+    if expected is ANY_AUDIENCE:
+        return isinstance(aud, str) and bool(aud)
+    expected = expected or token_settings.audience
     if isinstance(aud, str):
         return aud == expected
     return isinstance(aud, list) and expected in aud

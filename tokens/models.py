@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 
 from sessions_store.models import Session
@@ -25,3 +27,31 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"refresh token {self.pk} of session {self.session_id}"
+
+
+class ServiceClient(models.Model):
+    """A back-end service that authenticates with a client id and secret (OAuth 2.0 client
+    credentials) to get service tokens and to introspect users' tokens. Only a SHA-256 of
+    the secret is kept (tokens/service_clients.py says why a fast hash is enough)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_id = models.CharField(max_length=64, unique=True, editable=False)
+    name = models.CharField(max_length=150, unique=True)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    # Service tokens carry it (`cv`); each rotation increments it, so older tokens die.
+    secret_version = models.PositiveIntegerField(default=1, editable=False)
+    # What the client may ask for: scopes (e.g. "introspect", "sessions:claims") and the
+    # audiences of the services it may call. authsvc's own audience is always allowed.
+    scopes = models.JSONField(default=list, blank=True)
+    audiences = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    secret_rotated_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"

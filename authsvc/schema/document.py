@@ -73,6 +73,13 @@ TAGS = [
             "Users, bans and unbans, for operators who script against the API (admin role)."
         ),
     },
+    {
+        "name": "services",
+        "description": (
+            "For other back-end services: service tokens (OAuth 2.0 client credentials), "
+            "introspection, session claims and the gateway check."
+        ),
+    },
     {"name": "operations", "description": "Probes and this document."},
 ]
 
@@ -114,6 +121,23 @@ SECURITY_SCHEMES = {
             "`AUTHSVC_MFA_CHALLENGE_TTL_SECONDS`."
         ),
     },
+    "clientBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": (
+            "A service client's id and secret (`manage.py create_service_client`), each "
+            "form-encoded, as HTTP Basic (RFC 6749 §2.3.1)."
+        ),
+    },
+    "serviceBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": (
+            "A service token from `POST /auth/token/` whose `aud` is authsvc's own "
+            "(`AUTHSVC_JWT_AUDIENCE`). A user's access token is never accepted here."
+        ),
+    },
     "csrfCookie": {
         "type": "apiKey",
         "in": "cookie",
@@ -148,3 +172,14 @@ class AccessTokenAuthenticationScheme(OpenApiAuthenticationExtension):
             # A cookie can be sent by a hostile page, so writes by cookie need CSRF too.
             cookie = {**cookie, **CSRF}
         return [cookie, {"bearerAuth": []}]
+
+
+class ServiceAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "tokens.service_auth.ServiceAuthentication"
+    name = ["clientBasic", "serviceBearer"]
+
+    def get_security_definition(self, auto_schema):
+        return [SECURITY_SCHEMES[name] for name in self.name]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"clientBasic": []}, {"serviceBearer": []}]

@@ -16,6 +16,11 @@ AUTHSVC_REAUTH_MAX_AGE_SECONDS = env_int("AUTHSVC_REAUTH_MAX_AGE_SECONDS", 300, 
 # A session (and every refresh token and refresh cookie of it) ends this long after the login,
 # however often it is refreshed. 30 days.
 AUTHSVC_SESSION_MAX_AGE_SECONDS = env_int("AUTHSVC_SESSION_MAX_AGE_SECONDS", 2592000, minimum=1)
+# Service tokens (POST /auth/token/, client credentials): short, since a client fetches a new
+# one whenever it needs to; a disabled client's tokens die at once anyway.
+AUTHSVC_SERVICE_TOKEN_TTL_SECONDS = env_int(
+    "AUTHSVC_SERVICE_TOKEN_TTL_SECONDS", 300, minimum=1, maximum=3600
+)
 AUTHSVC_JWKS_MAX_AGE_SECONDS = env_int("AUTHSVC_JWKS_MAX_AGE_SECONDS", 300, minimum=0)
 
 AUTHSVC_COOKIE_SECURE = env_bool("AUTHSVC_COOKIE_SECURE", not DEBUG)

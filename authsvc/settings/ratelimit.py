@@ -31,6 +31,10 @@ AUTHSVC_RATE_LIMITS = {
     "email_change_user": env_str("AUTHSVC_RATE_EMAIL_CHANGE_USER", "5/h"),
     "email_change_confirm_ip": env_str("AUTHSVC_RATE_EMAIL_CHANGE_CONFIRM_IP", "30/h"),
     "google_callback_ip": env_str("AUTHSVC_RATE_GOOGLE_CALLBACK_IP", "30/m"),
+    # Client-credentials token requests (POST /auth/token/): every request per client IP,
+    # and per client once its secret checked out (so nobody can use up a client's budget).
+    "service_token_ip": env_str("AUTHSVC_RATE_SERVICE_TOKEN_IP", "120/m"),
+    "service_token_client": env_str("AUTHSVC_RATE_SERVICE_TOKEN_CLIENT", "60/m"),
     # Failed Django admin logins per client IP and per username.
     "admin_login_ip": env_str("AUTHSVC_RATE_ADMIN_LOGIN_IP", "20/h"),
     "admin_login_username": env_str("AUTHSVC_RATE_ADMIN_LOGIN_USERNAME", "5/15m"),

@@ -6,7 +6,8 @@ carries a fresh session of a real user (both auth cookies) and a valid CSRF pair
 fuzzer gets past authentication and CSRF and exercises validation and the services.
 
 For every response: no 5xx, a documented status code, content type, headers and body, and
-every error (4xx) is the contract's JSON `{"error": <known code>, "detail": ...}`. The
+every error (4xx) is the contract's JSON `{"error": <known code>, "detail": ...}` (RFC 6749's
+`error_description` instead of `detail` at the token endpoint). The
 budget is fixed and the generation deterministic, so a failure reproduces.
 """
 
@@ -58,7 +59,9 @@ def json_errors(ctx, response, case):
     body = json.loads(response.content)
     assert isinstance(body, dict), body
     assert body.get("error") in ERROR_CODES, body
-    assert isinstance(body.get("detail"), str), body
+    # The OAuth 2.0 token endpoint answers in RFC 6749 §5.2's shape instead.
+    message = "error_description" if case.path == "/auth/token/" else "detail"
+    assert isinstance(body.get(message), str), body
     return None
 
 
