@@ -138,7 +138,9 @@ def test_each_required_claim_of_an_access_token(claim):
     refused(RSA.sign({k: v for k, v in access_claims().items() if k != claim}))
 
 
-@pytest.mark.parametrize("claim", ["iss", "aud", "sub", "jti", "iat", "exp", "token_type"])
+@pytest.mark.parametrize(
+    "claim", ["iss", "aud", "sub", "jti", "iat", "exp", "token_type", "scope"]
+)
 def test_each_required_claim_of_a_service_token(claim):
     token = RSA.sign({k: v for k, v in service_claims().items() if k != claim})
     refused(token, accept=("service",))
@@ -197,6 +199,8 @@ def test_subject_and_ids_are_strings():
     refused(RSA.sign(access_claims(sub=42)))
     refused(RSA.sign(access_claims(jti=["x"])))
     refused(RSA.sign(service_claims(scope=["orders:read"])), accept=("service",))
+    refused(RSA.sign(service_claims(client_id="svc_other")), accept=("service",))
+    refused(RSA.sign(service_claims(client_id=None)), accept=("service",))
 
 
 def test_nan_is_not_json():

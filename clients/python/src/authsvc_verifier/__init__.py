@@ -43,6 +43,8 @@ def introspector_for(client: ServiceAuthClient, base_url: str, **options) -> Int
     return Introspector(
         base_url,
         credential=client.introspection_credential(),
-        on_credential_refused=lambda: client.invalidate(scope="introspect"),
+        on_credential_refused=lambda: client.invalidate(
+            scope="introspect", audience=client.authsvc_audience
+        ),
         **options,
     )

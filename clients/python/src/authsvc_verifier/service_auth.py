@@ -45,8 +45,12 @@ class ServiceAuthClient:
         *,
         refresh_margin: float = 30.0,
         timeout: float = 5.0,
+        authsvc_audience: str = "authsvc",
         clock: Callable[[], float] = time.time,
     ):
+        """`authsvc_audience` is authsvc's own (`AUTHSVC_JWT_AUDIENCE`), the audience of
+        tokens for its endpoints (introspection)."""
+        self.authsvc_audience = authsvc_audience
         self.url = base_url.rstrip("/") + "/auth/token/"
         self.client_id = client_id
         self._credential = basic_credential(client_id, client_secret)
@@ -59,7 +63,8 @@ class ServiceAuthClient:
 
     def token(self, *, scope: str | Iterable[str] | None = None, audience: str | None = None):
         """A token for `scope` (space-separated or a list; None: every scope the client
-        may have) and `audience` (None: authsvc's own, for its endpoints)."""
+        may have) and `audience` (None: authsvc picks the client's first allowed audience,
+        else its own)."""
         key = (_scope_text(scope), audience or "")
         cached = self._tokens.get(key)
         if cached is not None and self._fresh(cached):
@@ -84,7 +89,7 @@ class ServiceAuthClient:
     def introspection_credential(self) -> Callable[[], dict[str, str]]:
         """This client as an Introspector's credential: a service token with scope
         `introspect` for authsvc's own audience (the alternative is basic_credential)."""
-        return lambda: self.headers(scope="introspect")
+        return lambda: self.headers(scope="introspect", audience=self.authsvc_audience)
 
     def _fresh(self, token: ServiceToken) -> bool:
         return token.expires_at - self._clock() > self.refresh_margin

@@ -5,8 +5,9 @@ in its one canonical spelling; JSON nesting bounded before parsing; a header of 
 `typ` and `kid`; the key found by `kid` and the algorithm pinned to that key's (so `none`,
 and HS256 keyed with a public key, fail here); the signature checked by PyJWT's algorithm
 objects before any claim is parsed; then the claims: `iss`, `aud`, `sub`, `jti`, `iat`,
-`exp`, `token_type` required (and `sid` for a user's access token), `exp` with no leeway,
-`iat`/`nbf` at most 30 s ahead, and the token type the caller expects.
+`exp`, `token_type` required (and `sid` for a user's access token, `scope` for a service
+token), `exp` with no leeway, `iat`/`nbf` at most 30 s ahead, and the token type the
+caller expects.
 """
 
 import base64
@@ -29,7 +30,9 @@ MAX_JSON_DEPTH = 4
 ACCESS, SERVICE = "access", "service"
 TOKEN_TYPES = frozenset({ACCESS, SERVICE})
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "jti", "iat", "exp", "token_type")
-REQUIRED_STRINGS = {ACCESS: ("sub", "sid", "jti"), SERVICE: ("sub", "jti")}
+# authsvc's own lists (tokens/backends.py): a session's token names its `sid`, a service
+# token its `scope` (space-separated, possibly empty).
+REQUIRED_STRINGS = {ACCESS: ("sub", "sid", "jti"), SERVICE: ("sub", "jti", "scope")}
 
 _SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _HEADER_MEMBERS = frozenset({"alg", "typ", "kid"})
@@ -97,13 +100,13 @@ def decode(
         raise InvalidToken("The token is issued in the future.")
     if exp <= now:
         raise InvalidToken("The token has expired.")
+    if token_type == SERVICE and claims.get("client_id") != claims["sub"]:
+        raise InvalidToken()  # authsvc names the client twice, and both must agree
     if token_type == ACCESS:
         try:
             claims["sid"] = str(uuid.UUID(claims["sid"]))
         except (TypeError, ValueError, AttributeError) as exc:
             raise InvalidToken() from exc
-    elif not isinstance(claims.get("scope", ""), str):
-        raise InvalidToken()
     return claims
 
 
