@@ -26,6 +26,7 @@ from bench.config import (
     CSRF,
     DURATION,
     PASSWORD,
+    PORT,
     PURGE_ROWS,
     REFRESH_CHAINS,
     RESULTS,
@@ -47,6 +48,33 @@ from bench.seed import (
 )
 from bench.servers import Gunicorn, Purge
 from bench.wrk import mean, mean_run, run_phase, wrk, wrk_result
+
+
+def bench_service_client() -> str:
+    """A service client with the `introspect` scope; its HTTP Basic credential."""
+    import base64
+
+    from tokens.service_clients import service_client_create
+
+    client, secret = service_client_create(name="bench", scopes=["introspect"], audiences=[])
+    return base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+
+
+def check_introspection(basic: str, tokens_file: Path) -> None:
+    """One introspection before the phase: the seeded tokens must come back active, or the
+    phase would measure the wrong answer."""
+    import urllib.request
+
+    token = tokens_file.read_text().split("\n", 1)[0]
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{PORT}/auth/verify/",
+        data=json.dumps({"token": token}).encode(),
+        headers={"Authorization": f"Basic {basic}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own http URL
+        answer = json.load(response)
+    if answer.get("active") is not True:
+        raise SystemExit(f"introspection of a seeded token answered {answer}")
 
 
 def main() -> int:
@@ -79,6 +107,7 @@ def main() -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     write_self_tokens(n, tokens_file)
     chains = Chains(n)
+    basic = bench_service_client()
     log(f"argon2: one verify, then {workers} processes hashing")
     argon2 = measure_argon2(workers)
     shown = {k: v for k, v in argon2.items() if k != "encoded"}
@@ -91,6 +120,7 @@ def main() -> int:
         "BENCH_CSRF": CSRF,
         "BENCH_PASSWORD": PASSWORD,
         "BENCH_LOGIN_USERS": str(min(n, 1000)),
+        "BENCH_BASIC": basic,
     }
     with Gunicorn(env, workers) as server:
         run_phase("warm-up", "get.lua", "/bench/drf", seconds=3)
@@ -100,6 +130,9 @@ def main() -> int:
         json_runs.append(run_phase("floor JsonResponse", "get.lua", "/bench/json"))
         drf_runs.append(run_phase("floor DRF", "get.lua", "/bench/drf"))
         endpoints["self"] = run_phase("self", "self.lua", "/auth/self/", env=common)
+        drf_runs.append(run_phase("floor DRF", "get.lua", "/bench/drf"))
+        check_introspection(basic, tokens_file)
+        endpoints["verify"] = run_phase("verify", "verify.lua", "/auth/verify/", env=common)
         drf_runs.append(run_phase("floor DRF", "get.lua", "/bench/drf"))
         chains.take(chain_file)
         endpoints["refresh"] = run_phase(
@@ -175,7 +208,8 @@ def main() -> int:
     endpoints["floor_drf"] = mean_run(drf_runs)
     paired = {
         "self": mean(drf_runs[0:2]),
-        "refresh": mean(drf_runs[1:3]),
+        "verify": mean(drf_runs[1:3]),
+        "refresh": mean(drf_runs[2:4]),
         "jwks": mean(json_runs[1:3]),
         "login": statistics.fmean(hashing),
         "floor_drf": mean(json_runs),
@@ -201,7 +235,9 @@ def main() -> int:
         results["baseline_1k"] = {
             "started_at": baseline["started_at"],
             "endpoints": {
-                k: baseline["endpoints"][k] for k in ("self", "refresh", "jwks", "login")
+                k: baseline["endpoints"][k]
+                for k in ("self", "verify", "refresh", "jwks", "login")
+                if k in baseline["endpoints"]
             },
             "paired_floor_rps": baseline["paired_floor_rps"],
         }

@@ -1,7 +1,9 @@
 """Shared fixtures: real PostgreSQL (pytest-django's test database) and real Redis (db 15)."""
 
+import base64
 import itertools
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote_plus
 
 import pytest
 from django.conf import settings
@@ -13,6 +15,7 @@ from authsvc.redis_guard import breaker_reset
 from sessions_store.backends import get_session_store
 from sessions_store.backends.memory import MemorySessionStore
 from sessions_store.revocations import deny_set_clear
+from tokens import service_clients
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 _emails = itertools.count(1)
@@ -29,6 +32,7 @@ def _clean_session_store():
     # Per-process Redis-outage state: no test inherits another's open breaker or deny set.
     breaker_reset()
     deny_set_clear()
+    service_clients.clear_cache()
     yield
 
 
@@ -183,3 +187,23 @@ def lockout_failures(email: str) -> int:
 
     row = LoginLockout.objects.filter(email_digest=_key(email)).first()
     return row.failures if row else 0
+
+
+@pytest.fixture
+def make_service_client(db):
+    """`make(scopes=..., audiences=...)` -> (client, secret): a service client as the
+    operator's command creates it."""
+    names = itertools.count(1)
+
+    def make(*, scopes=("introspect",), audiences=(), name=None):
+        return service_clients.service_client_create(
+            name=name or f"service-{next(names)}", scopes=list(scopes), audiences=list(audiences)
+        )
+
+    return make
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    """The `HTTP_AUTHORIZATION` value of RFC 6749 §2.3.1's client_secret_basic."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return "Basic " + base64.b64encode(raw).decode()

@@ -11,7 +11,7 @@ from authsvc.errors import ServiceError
 from authsvc.http import client_info, response_no_store
 from authsvc.parsers import BoundedFormParser
 from authsvc.ratelimit import rate_limit_ip
-from authsvc.schema import RATE_LIMITED, error
+from authsvc.schema import error
 from tokens.client_credentials import client_credentials_grant
 from tokens.exceptions import InvalidClient
 from tokens.introspection import token_introspect
@@ -59,7 +59,8 @@ OAUTH_ERROR = {
 
 
 def _oauth_error(description: str, *codes: str) -> OpenApiResponse:
-    return OpenApiResponse(OAUTH_ERROR, description=f"{description} `error`: {', '.join(codes)}.")
+    named = ", ".join(f"`{code}`" for code in codes)
+    return OpenApiResponse(OAUTH_ERROR, description=f"{description} `error`: {named}.")
 
 
 @extend_schema(tags=["services"])
@@ -71,6 +72,7 @@ class TokenView(DRFAPIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes = [BoundedFormParser]
+    oauth_errors = True  # for the schema generator: errors in RFC 6749 §5.2's shape
 
     @extend_schema(
         operation_id="service_token",
@@ -84,7 +86,9 @@ class TokenView(DRFAPIView):
                 '"service"`, `sub` and `client_id` the client, `aud`, `scope`.',
             ),
             400: _oauth_error(
-                "A malformed request, a grant or scope the client may not have.",
+                "A malformed or oversized form, a body that is not a form, a parameter sent "
+                "twice, a grant other than client credentials, a scope or audience the "
+                "client may not have.",
                 "invalid_request",
                 "unsupported_grant_type",
                 "invalid_scope",
@@ -94,7 +98,11 @@ class TokenView(DRFAPIView):
                 '`WWW-Authenticate: Basic realm="authsvc"`.',
                 "invalid_client",
             ),
-            429: RATE_LIMITED,
+            429: _oauth_error(
+                "Too many requests from this IP or for this client; `Retry-After` says for "
+                "how long.",
+                "rate_limited",
+            ),
         },
     )
     def post(self, request):
@@ -200,6 +208,7 @@ class IntrospectView(ServiceAPIView):
                 "invalid_client",
             ),
             403: error("The credential lacks the `introspect` scope.", "insufficient_scope"),
+            415: error("The body is neither JSON nor a form.", "unsupported_media_type"),
         },
     )
     def post(self, request):

@@ -27,18 +27,23 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _inherited_errors(self, *, has_body: bool) -> dict[str, OpenApiResponse]:
         from accounts.permissions import RecentAuthentication
+        from authsvc.api import RequestChecksMixin
 
         permissions = [type(p) for p in self.view.get_permissions()]
         has_role = any(p.__name__.startswith("HasRole(") for p in permissions)
         errors = {}
-        if self.method not in SAFE_METHODS:
+        # The service doors (tokens.service_auth) are not cookie-authenticated, take forms
+        # and check no CSRF; the OAuth token endpoint answers in RFC 6749's shape.
+        checked = isinstance(self.view, RequestChecksMixin)
+        if self.method not in SAFE_METHODS and checked:
             # authsvc.api.RequestChecksMixin: form bodies, then CSRF, on every write.
             errors["403"] = CSRF_FAILED
             errors["415"] = UNSUPPORTED_MEDIA_TYPE
         if has_body:
             # The serializer's validation, and authsvc.parsers' bound.
             errors["400"] = INVALID_REQUEST
-            errors["413"] = PAYLOAD_TOO_LARGE
+            if not getattr(self.view, "oauth_errors", False):
+                errors["413"] = PAYLOAD_TOO_LARGE
         if IsAuthenticated in permissions or has_role:
             errors["401"] = UNAUTHENTICATED
         if has_role:
