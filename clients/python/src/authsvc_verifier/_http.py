@@ -54,11 +54,12 @@ def request(
         raise ValueError(f"not an http(s) URL: {url!r}")
     prepared = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
     try:
-        with _opener.open(prepared, timeout=timeout) as response:
-            return Answer(response.status, response.headers, _read(response))
-    except urllib.error.HTTPError as error:
-        with error:
-            return Answer(error.code, error.headers, _read(error))
+        try:
+            with _opener.open(prepared, timeout=timeout) as response:
+                return Answer(response.status, response.headers, _read(response))
+        except urllib.error.HTTPError as error:
+            with error:
+                return Answer(error.code, error.headers, _read(error))
     except (OSError, ValueError) as exc:  # URLError, timeouts, resets, bad status lines
         raise TransportError(str(exc)) from exc
 
