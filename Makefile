@@ -3,7 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# The verifier package for downstream services (clients/python/) is installed beside the
+# service, editable, so `make test` runs its own tests and the live ones against authsvc.
+CLIENT := clients/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CLIENT)/pyproject.toml | sha1sum | cut -c1-12)
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/authsvc
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
@@ -12,11 +15,11 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 BENCH_SCALE ?= 1k
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CLIENT)/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e './$(CLIENT)[drf,redis]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 ## run: the development server on http://127.0.0.1:8000/ (SQLite + in-process session store)
@@ -40,6 +43,7 @@ test-tools:
 ## test: the full suite on PostgreSQL + Redis, then ruff
 test: $(STAMP) services test-tools
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
+	cd $(CLIENT) && REDIS_URL=$(TEST_REDIS_URL) ../../$(BIN)/pytest
 	$(BIN)/ruff check .
 
 ## docs: the documentation site (MkDocs, mkdocs.yml) built into site/; open site/index.html.
