@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from accounts import events
+from audit import events
 from authsvc import clock
 from authsvc.http import ClientInfo
 from sessions_store.backends import get_session_store
