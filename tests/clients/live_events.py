@@ -29,6 +29,12 @@ class Relay:
                 [sys.executable, "manage.py", "relay_events"],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )
+        deadline = time.monotonic() + 30
+        while "relay started" not in self.log.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"the relay did not start\n{self.log.read_text()}")
+            time.sleep(0.1)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -22,6 +22,10 @@ from tokens.service_clients import service_client_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# authsvc's publisher (`manage.py relay_events`, audit/) comes with the outbox branch; until
+# it is merged there is no loop to test.
+pytest.importorskip("audit.relay_loop", reason="authsvc's event relay is not in this tree")
+
 
 @pytest.fixture
 def stream():
