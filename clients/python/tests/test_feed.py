@@ -1,5 +1,5 @@
 """The revocation feed: the deny set's rules and bounds, and the Redis Stream reader against
-entries written here in the contract's shape (authsvc does not publish them yet)."""
+entries written here in the contract's shape (tests/clients/ reads authsvc's own)."""
 
 import time
 import uuid
@@ -101,9 +101,11 @@ def test_the_reader_follows_the_stream_from_where_it_started(stream):
     assert isinstance(feed, RevocationFeed)
     assert feed.poll() == 0  # positions at the end: what came before is unknown
     assert not feed.is_revoked(user_id="u1", session_id="before", issued_at=earlier)
-    # ...and so the feed does not vouch for tokens issued before it started.
+    # ...and so the feed does not vouch for tokens issued before it started, nor (the clock
+    # skew it allows authsvc) in the second after.
     assert not feed.covers(earlier)
-    assert feed.covers(time.time())
+    assert not feed.covers(time.time())
+    assert feed.covers(time.time() + 1.01)
     client.xadd(name, entry("session.revoked", session_id="s1"))
     client.xadd(name, entry("user.banned", user_id="u9"))
     client.xadd(name, entry("session.created", session_id="s2"))
@@ -125,7 +127,7 @@ def test_the_reader_thread_and_a_gap(stream):
         while not feed.is_revoked(user_id="u", session_id="s1", issued_at=clock.now):
             assert time.monotonic() < deadline, "the reader never read the entry"
             time.sleep(0.01)
-        assert feed.covers(clock.now)
+        assert feed.covers(clock.now + 1)
     finally:
         feed.stop()
     clock.now += 11  # no successful read for longer than max_gap
@@ -166,8 +168,8 @@ def test_entries_trimmed_while_the_reader_was_away_reset_what_it_covers(stream):
     clock.now += 5
     feed._resync = True
     feed.poll()
-    assert feed.covered_since == clock.now > started
-    assert not feed.covers(clock.now - 1)
+    assert feed.covered_since == clock.now + 1.0 > started
+    assert not feed.covers(clock.now)
 
 
 def test_an_entry_deleted_unread_resets_what_it_covers(stream):
@@ -181,4 +183,38 @@ def test_an_entry_deleted_unread_resets_what_it_covers(stream):
     clock.now += 5
     feed._resync = True
     assert feed.poll() == 1
-    assert feed.covered_since == clock.now
+    assert feed.covered_since == clock.now + 1.0
+
+
+def test_a_full_batch_is_a_backlog_and_not_yet_current(stream):
+    client, name = stream
+    clock = Clock()
+    feed = RedisStreamFeed(client, stream=name, block_ms=50, batch=3, max_gap=10, clock=clock)
+    feed.poll()
+    clock.now += 11  # away for longer than max_gap: a backlog built up meanwhile
+    for i in range(4):
+        client.xadd(name, entry("session.revoked", session_id=f"s{i}"))
+    assert feed.poll() == 3
+    assert not feed.covers(clock.now)  # one more entry waits: s3 is not known yet
+    assert feed.poll() == 1
+    assert feed.covers(clock.now)
+    assert feed.is_revoked(user_id="u", session_id="s3", issued_at=clock.now)
+
+
+def test_a_ban_and_its_sessions_revoked_deny_the_user_either_way(stream):
+    client, name = stream
+    feed = RedisStreamFeed(client, stream=name, block_ms=50)
+    feed.poll()
+    issued = time.time() - 1
+    client.xadd(name, entry("session.revoked", user_id="u1", session_id="s1"))
+    client.xadd(name, entry("user.banned", user_id="u1"))
+    client.xadd(name, entry("session.revoked", user_id="u1", session_id="s1"))  # redelivered
+    assert feed.poll() == 3
+    assert feed.is_revoked(user_id="u1", session_id="s1", issued_at=issued)
+    assert feed.is_revoked(user_id="u1", session_id="s2", issued_at=issued)  # the ban alone
+
+
+def test_a_block_longer_than_the_socket_timeout_is_shortened():
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=0.5)
+    assert RedisStreamFeed(client, block_ms=2000).block_ms == 250
+    assert RedisStreamFeed(redis.Redis.from_url(REDIS_URL), block_ms=1000).block_ms == 1000

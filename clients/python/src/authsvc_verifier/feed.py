@@ -1,11 +1,16 @@
 """Liveness from authsvc's event stream: a bounded deny set of revoked sessions and banned
 users, fed by the Redis Stream `authsvc:events` (contract: "Events for other services").
 
-A feed knows only what it has read. It started at the stream's end, so it cannot know a
+A feed knows only what it has read. It starts at the stream's end, so it cannot know a
 revocation made before that; and while it cannot read, it cannot know the ones made since.
 `covers(issued_at)` says when its silence means "not revoked": the token was issued after
-the feed's unbroken reading began, and the feed has read within `max_gap` seconds. The
-verifier asks introspection about every other token.
+the feed's unbroken reading began, and the feed has read to the stream's end within
+`max_gap` seconds. The verifier asks introspection about every other token.
+
+Plain XREAD, not a consumer group: every process that verifies tokens needs every
+revocation (a group would share them out, one entry to one consumer), and XREAD keeps no
+state in Redis, so a process that dies leaves nothing behind to clean up. A restarted
+process starts again at the end, and introspection covers what came before.
 """
 
 import json
@@ -98,7 +103,10 @@ class DenySet:
 class RedisStreamFeed:
     """Reads `stream` with XREAD in a daemon thread, from the entry that was last when it
     started. `redis_client` is a `redis.Redis` (the `redis` extra); `max_gap` is how long
-    without a successful read before the feed stops vouching for any token."""
+    without reading to the stream's end before the feed stops vouching for any token;
+    `clock_skew` how far this host's clock may be from authsvc's (tokens' `iat` is
+    authsvc's time). A failed read is retried with backoff up to `max_retry_seconds`, on a
+    new connection (redis-py reconnects on the next command)."""
 
     def __init__(
         self,
@@ -108,18 +116,24 @@ class RedisStreamFeed:
         access_lifetime: float = 900.0,
         margin: float = 60.0,
         max_gap: float = 10.0,
-        block_ms: int = 2000,
+        block_ms: int = 1000,
+        batch: int = 500,
         max_entries: int = 100_000,
-        retry_seconds: float = 1.0,
+        retry_seconds: float = 0.5,
+        max_retry_seconds: float = 5.0,
+        clock_skew: float = 1.0,
         clock: Callable[[], float] = time.time,
     ):
         self.redis, self.stream = redis_client, stream
-        self.max_gap, self.block_ms, self.retry_seconds = max_gap, block_ms, retry_seconds
+        self.max_gap, self.batch, self.clock_skew = max_gap, batch, clock_skew
+        self.block_ms = _block_within_socket_timeout(redis_client, block_ms)
+        self.retry_seconds, self.max_retry_seconds = retry_seconds, max_retry_seconds
         self._clock = clock
         self.deny = DenySet(ttl=access_lifetime + margin, max_entries=max_entries, clock=clock)
         self.last_id: str | None = None  # None until the start position is known
         self.covered_since = float("inf")
-        self.last_read_at = -float("inf")
+        self.last_read_at = -float("inf")  # when a read last reached the stream's end
+        self.failures = 0  # consecutive failed reads
         self._resync = False
         self._added_before = self._read_count = 0
         self._stop = threading.Event()
@@ -127,6 +141,7 @@ class RedisStreamFeed:
 
     def start(self) -> "RedisStreamFeed":
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="authsvc-feed", daemon=True)
             self._thread.start()
         return self
@@ -149,24 +164,27 @@ class RedisStreamFeed:
         """One read (blocking up to block_ms); the number of entries taken. Raises what the
         Redis client raises. The thread calls this in a loop; tests may call it directly."""
         if self.last_id is None:
-            started_at = self._clock()
             info = self._info()
             # One command gives both the position and how many entries the stream had
             # taken by then, which later tells whether entries we never read were trimmed.
             self.last_id = _text(info["last-generated-id"]) if info else "0-0"
             self._added_before = int(info.get("entries-added", 0)) if info else 0
             self._read_count = 0
-            # Whatever was revoked before this moment is unknown to us (the stream may have
-            # been trimmed, and reading it all back is not the feed's job).
-            self.covered_since = started_at
-            self.last_read_at = started_at
+            # Whatever was published before this moment is unknown to us (the stream may
+            # have been trimmed, and reading it all back is not the feed's job): a token
+            # issued before it may have been revoked there. Measured after the position was
+            # taken, plus the skew, so no token from before the position counts as after it.
+            self.covered_since = self._clock() + self.clock_skew
+            self.last_read_at = self._clock()
         elif self._resync and self._lost_entries():
             # After a failed read: the stream was trimmed past our position meanwhile, so
             # entries we never read are gone, and tokens issued before now are unknown.
-            self.covered_since = self._clock()
+            self.covered_since = self._clock() + self.clock_skew
         self._resync = False
-        answer = self.redis.xread({self.stream: self.last_id}, count=500, block=self.block_ms)
-        read_at = self._clock()
+        sent_at = self._clock()
+        answer = self.redis.xread(
+            {self.stream: self.last_id}, count=self.batch, block=self.block_ms
+        )
         taken = 0
         for _stream, entries in answer or []:
             for entry_id, fields in entries:
@@ -174,7 +192,11 @@ class RedisStreamFeed:
                 self.last_id = _text(entry_id)
                 taken += 1
         self._read_count += taken
-        self.last_read_at = read_at
+        if taken < self.batch:
+            # Short of a full batch: everything published before the read was sent is read.
+            # A full batch may have more behind it (a backlog after a gap), so it does not
+            # count as current until a later read comes back short.
+            self.last_read_at = sent_at
         return taken
 
     def _info(self) -> dict | None:
@@ -206,9 +228,33 @@ class RedisStreamFeed:
             try:
                 self.poll()
             except Exception as exc:
-                logger.warning("authsvc event feed: read failed (%s); retrying", exc)
                 self._resync = True
-                self._stop.wait(self.retry_seconds)
+                self.failures += 1
+                # Once per outage at warning level: a dead Redis would log every retry.
+                log = logger.warning if self.failures == 1 else logger.debug
+                log("authsvc event feed: read failed (%s); retrying", exc)
+                delay = min(self.retry_seconds * 2 ** (self.failures - 1), self.max_retry_seconds)
+                self._stop.wait(delay)
+            else:
+                if self.failures:
+                    logger.warning("authsvc event feed: reading again after %s failures",
+                                   self.failures)
+                self.failures = 0
+
+
+def _block_within_socket_timeout(redis_client, block_ms: int) -> int:
+    """A blocking read longer than the client's socket timeout fails every time; without a
+    socket timeout, a read through a network partition waits until TCP gives up, and the
+    feed with it (tokens go to introspection meanwhile, but it recovers late)."""
+    pool = getattr(redis_client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", {})
+    timeout = kwargs.get("socket_timeout", kwargs.get("orig_socket_timeout"))
+    if timeout is None:
+        if pool is not None and "socket_timeout" in kwargs:
+            logger.warning("authsvc event feed: the Redis client has no socket_timeout; "
+                           "a network partition will stall the feed until TCP gives up")
+        return block_ms
+    return min(block_ms, max(int(float(timeout) * 1000 / 2), 1))
 
 
 def _text(value) -> str:
