@@ -124,9 +124,11 @@ def user_session_revoke(*, user_id, session_id, client: ClientInfo) -> None:
         updated = Session.objects.filter(
             pk=session_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
         ).update(revoked_at=now, revoked_reason=reason)
-        if not updated:
-            raise SessionNotFound()
-        _published("session.revoked", user_id, [session_id], now, reason=reason)
+        if updated:
+            _published("session.revoked", user_id, [session_id], now, reason=reason)
+    # Raised outside the block: without a savepoint, it would doom a caller's transaction.
+    if not updated:
+        raise SessionNotFound()
     _store_revoke([str(session_id)], str(user_id))
     events.record("session_revoked", user_id=str(user_id), sid=str(session_id), client=client)
 

@@ -2,6 +2,10 @@
 purge of published rows and the in-process fast path. Real transactions throughout: the
 relay reads from connections of its own."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -181,3 +185,25 @@ def _dead_redis():
     from tests.faults import free_port
 
     return redis.Redis(port=free_port(), socket_connect_timeout=0.1, socket_timeout=0.1)
+
+
+def test_relay_events_publishes_and_exits_cleanly_on_sigterm(settings):
+    """The command as compose runs it, on the test database: it publishes, then a SIGTERM
+    ends it within a second with status 0."""
+    _revoked("u")
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": settings.REDIS_URL}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    relay = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "relay_events"], cwd=settings.BASE_DIR, env=env
+    )
+    try:
+        assert wait_for(lambda: len(stream_entries()) == 1, 15, step=0.05)
+        relay.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert relay.wait(timeout=5) == 0
+        assert time.monotonic() - started < 1.5
+    finally:
+        if relay.poll() is None:
+            relay.kill()
