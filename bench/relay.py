@@ -42,9 +42,7 @@ def prepare(env: dict) -> None:
     for sql in (f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'):
         subprocess.run(["psql", admin, "-qc", sql], check=True)  # noqa: S603, S607
     run = {**os.environ, **env}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=run, check=True
-    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=run, check=True)
     # This process seeds and drains; only gunicorn's fast path is measured, later.
     os.environ.update(env, AUTHSVC_EVENTS_FAST_PATH="0")
     import django

@@ -150,9 +150,7 @@ def user_sessions_revoke(*, user_id, reason: str, keep_session_id=None) -> int:
         # revoked: one revoked meanwhile by another path drops out of the locked read
         # (PostgreSQL re-checks `revoked_at IS NULL` after the wait) and is reported there.
         revoked = sorted(str(pk) for pk in live.select_for_update().values_list("pk", flat=True))
-        count = Session.objects.filter(pk__in=revoked).update(
-            revoked_at=now, revoked_reason=reason
-        )
+        count = Session.objects.filter(pk__in=revoked).update(revoked_at=now, revoked_reason=reason)
         _published("session.revoked", user_id, revoked, now, reason=reason)
     sids = set(revoked)
 

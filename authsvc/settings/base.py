@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     # Before django.contrib.auth so its `changepassword` command (which ends the user's
     # sessions) replaces Django's.
     "accounts",
+    "audit",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -195,7 +195,7 @@ def test_relay_events_publishes_and_exits_cleanly_on_sigterm(settings):
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": settings.REDIS_URL}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    relay = subprocess.Popen(  # noqa: S603
+    relay = subprocess.Popen(
         [sys.executable, "manage.py", "relay_events"], cwd=settings.BASE_DIR, env=env
     )
     try:
