@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from accounts import events
 from accounts.emails import normalize_email
 from accounts.exceptions import AccountDisabled
 from accounts.mfa import challenge as challenges
@@ -25,6 +24,7 @@ from accounts.mfa.services import (
     mfa_login_start,
 )
 from accounts.models import User
+from audit import events
 from authsvc import clock
 from authsvc.errors import ServiceError
 from authsvc.http import ClientInfo

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from django.db import transaction
 
-from accounts import events
 from accounts.exceptions import CannotBanSelf, InvalidRequest
 from accounts.models import User
+from audit import events
 from authsvc import clock
 from authsvc.http import ClientInfo
 from sessions_store.services import user_sessions_revoke

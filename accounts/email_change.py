@@ -8,12 +8,12 @@ stolen learns of it while the old address still works for a password reset.
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from accounts import events
 from accounts.exceptions import EmailTaken, InvalidRequest, ResetTokenInvalid
 from accounts.mail import front_end_link, send_templated_mail
 from accounts.models import User
 from accounts.services import email_clean, password_verify
 from accounts.tokens import email_change_key_make, email_change_key_matches, email_change_key_read
+from audit import events
 from authsvc.http import ClientInfo
 from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
 

@@ -8,13 +8,14 @@ from django.db import transaction
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from accounts import events, lockout
+from accounts import lockout
 from accounts.emails import normalize_email
 from accounts.exceptions import InvalidRequest, ResetTokenInvalid
 from accounts.mail import deliver_templated_mail, front_end_link, run_in_background
 from accounts.models import User
 from accounts.services import password_check
 from accounts.tokens import reset_tokens
+from audit import events
 from authsvc.http import ClientInfo
 from authsvc.ratelimit import RateLimited
 from sessions_store.services import user_sessions_revoke

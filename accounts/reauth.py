@@ -8,11 +8,11 @@ second factor, linking or unlinking Google and changing the email check it
 session, or a cookie left in a shared browser, cannot turn itself into the account.
 """
 
-from accounts import events
 from accounts.exceptions import InvalidCode, InvalidRequest, MfaNotEnabled, ReauthRequired
 from accounts.mfa.services import mfa_code_verify, mfa_enabled
 from accounts.models import User
 from accounts.services import password_verify
+from audit import events
 from authsvc import clock
 from authsvc.http import ClientInfo
 from sessions_store.backends.base import Snapshot

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from accounts import events
 from accounts.exceptions import InvalidRequest
 from accounts.models import User
+from audit import events
 from authsvc.http import ClientInfo
 from sessions_store.services import user_snapshots_refresh
 

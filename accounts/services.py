@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from accounts import events, lockout
+from accounts import lockout
 from accounts.bans import user_may_log_in
 from accounts.emails import EMAIL_MAX_LENGTH, local_part_is_ascii, normalize_email
 from accounts.exceptions import (
@@ -26,6 +26,7 @@ from accounts.mfa.services import mfa_enabled, mfa_login_start
 from accounts.models import User
 from accounts.roles import role_default_grant
 from accounts.verification import email_verification_send
+from audit import events
 from authsvc.http import ClientInfo
 from authsvc.ratelimit import RateLimited
 from sessions_store.services import user_sessions_revoke, user_snapshots_refresh

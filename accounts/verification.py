@@ -3,11 +3,11 @@
 from django.conf import settings
 from django.db import transaction
 
-from accounts import events
 from accounts.exceptions import ResetTokenInvalid
 from accounts.mail import front_end_link, send_templated_mail
 from accounts.models import User
 from accounts.tokens import email_verify_key_make, email_verify_key_read
+from audit import events
 from authsvc.http import ClientInfo
 from sessions_store.services import user_snapshots_refresh
 

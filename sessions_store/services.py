@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from accounts import events
+from audit import events
 from audit.outbox import outbox_append_many
 from authsvc import clock
 from authsvc.http import ClientInfo

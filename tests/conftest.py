@@ -39,11 +39,11 @@ def _clean_session_store():
 @pytest.fixture(autouse=True)
 def _forget_detached_events(monkeypatch, django_db_blocker):
     """Failed attempts are audited on a connection of their own that commits at once
-    (accounts/events.py), outside the test's rolled-back transaction: delete them after
+    (audit/events.py), outside the test's rolled-back transaction: delete them after
     the test, so no test sees another's events."""
     from django.db import DEFAULT_DB_ALIAS, connections
 
-    from accounts import events
+    from audit import events
 
     wrote = []
     insert = events._insert_detached
@@ -59,7 +59,7 @@ def _forget_detached_events(monkeypatch, django_db_blocker):
             own = connections.create_connection(DEFAULT_DB_ALIAS)
             try:
                 with own.cursor() as cursor:
-                    cursor.execute("DELETE FROM accounts_authevent")
+                    cursor.execute("DELETE FROM audit_authevent")
             finally:
                 own.close()
 

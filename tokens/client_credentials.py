@@ -2,7 +2,7 @@
 and secret for a service token. The view (`tokens.views_service.TokenView`) reads the form
 and the Basic header; the rules are here."""
 
-from accounts import events
+from audit import events
 from authsvc.errors import ServiceError
 from authsvc.ratelimit import rate_limit
 from tokens.conf import token_settings

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
 
-from accounts import events
+from audit import events
 from authsvc import clock
 from authsvc.http import ClientInfo
 from authsvc.ratelimit import rate_limit

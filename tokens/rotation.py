@@ -17,7 +17,7 @@ import logging
 import os
 from datetime import datetime, timedelta
 
-from accounts import events
+from audit import events
 from authsvc import clock
 from tokens.conf import token_settings
 from tokens.keys import PUBLISH_DELAY, SigningKey, get_keyring, write_new_key

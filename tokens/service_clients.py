@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from accounts import events
+from audit import events
 from authsvc import clock
 from authsvc.errors import ServiceError
 from tokens.conf import token_settings

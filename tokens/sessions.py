@@ -2,7 +2,7 @@
 
 from django.db import connection, transaction
 
-from accounts import events
+from audit import events
 from authsvc import clock
 from authsvc.http import ClientInfo
 from sessions_store.services import session_create, session_revoke

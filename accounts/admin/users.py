@@ -16,11 +16,11 @@ from social_django.models import UserSocialAuth
 from accounts.admin.actions import ban_users, reset_two_factor, revoke_all_sessions, unban_users
 from accounts.admin.filters import BannedFilter, TwoFactorFilter
 from accounts.admin.forms import OperatorPasswordForm, acting_operator
-from accounts.audit import user_events
 from accounts.models import User
 from accounts.roles import user_roles, user_roles_changed
 from accounts.selectors import users_for_operators
 from accounts.services import user_delete, user_save_by_operator
+from audit.retention import user_events
 from authsvc.admin_site import ReadOnlyAdmin
 from authsvc.http import client_info
 from sessions_store.selectors import live_sessions
@@ -210,7 +210,7 @@ class UserAdmin(DjangoUserAdmin):
             (event.created_at.strftime("%Y-%m-%d %H:%M:%S"), event.type, event.ip or "-")
             for event in user_events(user_id=user.pk)
         ]
-        link = reverse("admin:accounts_authevent_changelist") + f"?user__id__exact={user.pk}"
+        link = reverse("admin:audit_authevent_changelist") + f"?user__id__exact={user.pk}"
         if not rows:
             return format_html('None. <a href="{}">All events</a>', link)
         return format_html(

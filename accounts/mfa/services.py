@@ -11,7 +11,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import events, lockout
+from accounts import lockout
 from accounts.bans import user_may_log_in
 from accounts.exceptions import (
     AccountDisabled,
@@ -33,6 +33,7 @@ from accounts.mfa.codes import (
 from accounts.mfa.devices import user_has_totp
 from accounts.mfa.qr import qr_svg
 from accounts.models import User
+from audit import events
 from authsvc.http import ClientInfo
 from authsvc.ratelimit import RateLimited
 from sessions_store.services import user_sessions_revoke, user_snapshots_refresh

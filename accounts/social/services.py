@@ -3,7 +3,6 @@
 from django.db import IntegrityError, transaction
 from social_django.models import UserSocialAuth
 
-from accounts import events
 from accounts.bans import user_may_log_in
 from accounts.exceptions import AccountDisabled, EmailTaken
 from accounts.mfa.challenge import Challenge
@@ -17,6 +16,7 @@ from accounts.social.exceptions import (
     GoogleNotLinked,
     LastLoginMethod,
 )
+from audit import events
 from authsvc.http import ClientInfo
 from tokens.services import IssuedTokens, session_start
 

@@ -28,8 +28,9 @@ INSTALLED_APPS = [
     "authsvc.admin_apps.AdminConfig",
     # Before django.contrib.auth so its `changepassword` command (which ends the user's
     # sessions) replaces Django's.
-    "accounts",
+    # The audit log, at the bottom of the project's apps: it imports none of the others.
     "audit",
+    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -8,8 +8,9 @@ from django.test import Client, override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.bans import user_ban
-from accounts.models import AuthEvent, User
+from accounts.models import User
 from accounts.roles import user_roles_set
+from audit.models import AuthEvent
 from sessions_store.models import Session
 from tests.conftest import DEFAULT_PASSWORD
 from tests.tokens.conftest import assert_error
@@ -171,7 +172,7 @@ def test_the_event_log_is_read_only_and_filterable(staff_client, staff, user, ma
     AuthEvent.objects.create(type="login_failed", user=user, created_at=clock.now())
     AuthEvent.objects.create(type="logout", user=user, created_at=clock.now())
     AuthEvent.objects.create(type="login_failed", user=other, created_at=clock.now())
-    url = "/admin/accounts/authevent/"
+    url = "/admin/audit/authevent/"
 
     by_type = staff_client.get(url, {"type": "login_failed"})
     by_user = staff_client.get(url, {"user__id__exact": str(user.pk)})

@@ -14,8 +14,9 @@ from accounts.admin_door import admin_login_password_passed
 from accounts.bans import user_ban, user_unban
 from accounts.management.commands import changepassword
 from accounts.mfa.services import mfa_reset
-from accounts.models import AuthEvent, User
+from accounts.models import User
 from accounts.services import user_save_by_operator
+from audit.models import AuthEvent
 from authsvc.http import ClientInfo
 from sessions_store.backends import get_session_store
 from sessions_store.backends.base import REVOKED

@@ -6,7 +6,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from social_django.models import UserSocialAuth
 
-from accounts.models import AuthEvent, BackupCode
+from accounts.models import BackupCode
+from audit.models import AuthEvent
 from sessions_store.models import Session
 from tests.accounts.mfa_helpers import enrol
 

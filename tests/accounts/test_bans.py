@@ -7,7 +7,8 @@ from django.core.cache import cache
 
 from accounts.bans import bans_expired_lift, user_ban, user_unban
 from accounts.exceptions import CannotBanSelf, InvalidRequest
-from accounts.models import AuthEvent, User
+from accounts.models import User
+from audit.models import AuthEvent
 from sessions_store.backends import get_session_store
 from sessions_store.models import Session
 from tests.conftest import DEFAULT_PASSWORD

@@ -8,8 +8,9 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.models import AuthEvent, User
+from accounts.models import User
 from accounts.roles import user_roles
+from audit.models import AuthEvent
 from tests.conftest import DEFAULT_PASSWORD
 from tests.tokens.conftest import assert_error, token_parts
 

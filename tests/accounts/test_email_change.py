@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.core import mail
 
-from accounts.models import AuthEvent, User
+from accounts.models import User
+from audit.models import AuthEvent
 from sessions_store.models import Session
 from tests.conftest import DEFAULT_PASSWORD, AuthClient, lockout_failures
 from tests.tokens.conftest import assert_error

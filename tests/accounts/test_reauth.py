@@ -10,7 +10,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from social_django.models import UserSocialAuth
 
-from accounts.models import AuthEvent, User
+from accounts.models import User
+from audit.models import AuthEvent
 from authsvc.http import ClientInfo
 from sessions_store.backends import get_session_store
 from sessions_store.backends.base import SessionStoreUnavailable

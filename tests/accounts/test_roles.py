@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from accounts.exceptions import InvalidRequest
-from accounts.models import AuthEvent
 from accounts.roles import user_roles, user_roles_set
+from audit.models import AuthEvent
 from tests.tokens.conftest import token_parts
 
 

@@ -3,8 +3,9 @@
 import uuid
 from datetime import timedelta
 
-from accounts.models import AuthEvent, User
+from accounts.models import User
 from accounts.roles import user_roles_set
+from audit.models import AuthEvent
 from tests.tokens.conftest import assert_error
 
 

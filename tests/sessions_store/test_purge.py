@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.bans import user_ban
-from accounts.models import AuthEvent, User
+from accounts.models import User
+from audit.models import AuthEvent
 from sessions_store.models import Session
 from tokens.models import RefreshToken
 

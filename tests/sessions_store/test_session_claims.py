@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 
 from accounts.bans import user_ban
-from accounts.models import AuthEvent
+from audit.models import AuthEvent
 from sessions_store.backends.redis import SESSION_KEY
 from sessions_store.claims import PERMISSIONS_MAX
 from sessions_store.models import Session

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from accounts.models import AuthEvent
+from audit.models import AuthEvent
 from tests.conftest import basic_auth
 from tests.live import LiveServer
 from tests.tokens.conftest import token_parts

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import AuthEvent
+from audit.models import AuthEvent
 from authsvc.errors import ServiceError
 from tokens.exceptions import InvalidClient
 from tokens.models import ServiceClient

@@ -10,7 +10,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from accounts.models import AuthEvent
+from audit.models import AuthEvent
 from tests.accounts.mfa_helpers import admin_log_in, authenticator_for
 from tokens.models import ServiceClient
 from tokens.service_clients import clear_cache, service_client_create

@@ -3,11 +3,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.audit import events_purge
 from accounts.bans import bans_expired_lift
 from accounts.lockout import lockouts_purge
 from accounts.mfa.challenge import challenges_purge
 from audit.outbox import outbox_purge
+from audit.retention import events_purge
 from authsvc import clock
 from sessions_store.purge import sessions_purge
 from sessions_store.revocations import pending_tombstones_purge

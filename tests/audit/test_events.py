@@ -1,10 +1,10 @@
-"""accounts.events.record writes AuthEvent rows, durably, and never a secret."""
+"""audit.events.record writes AuthEvent rows, durably, and never a secret."""
 
 import pytest
 from django.db import connection, connections, transaction
 
-from accounts import events
-from accounts.models import AuthEvent
+from audit import events
+from audit.models import AuthEvent
 from authsvc.http import ClientInfo
 from tests.conftest import DEFAULT_PASSWORD
 
@@ -19,9 +19,7 @@ def detached_cleanup(db):
     own = connections.create_connection("default")
     try:
         with own.cursor() as cursor:
-            cursor.execute(
-                "DELETE FROM accounts_authevent WHERE user_agent = %s", [CLIENT.user_agent]
-            )
+            cursor.execute("DELETE FROM audit_authevent WHERE user_agent = %s", [CLIENT.user_agent])
     finally:
         own.close()
 

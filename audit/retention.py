@@ -1,10 +1,10 @@
-"""Reads and retention of the audit log (`AuthEvent`, written by `accounts.events`)."""
+"""Reads and retention of the audit log (`AuthEvent`, written by `audit.events`)."""
 
 from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
-from accounts.models import AuthEvent
+from audit.models import AuthEvent
 from authsvc.batching import delete_in_batches
 
 

@@ -22,6 +22,7 @@ import logging
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from audit.models import AuthEvent
 from audit.outbox import outbox_record
 from authsvc import clock
 from authsvc.http import ClientInfo
@@ -102,8 +103,6 @@ def _persist(row: dict) -> None:
 
 
 def _insert(row: dict) -> None:
-    from accounts.models import AuthEvent
-
     connection = connections[DEFAULT_DB_ALIAS]
     if row["type"] in ROUTINE and connection.vendor == "postgresql":
         # Every login writes one: it need not wait for the WAL flush. A crash can lose the
@@ -116,8 +115,6 @@ def _insert(row: dict) -> None:
 
 
 def _insert_detached(row: dict) -> None:
-    from accounts.models import AuthEvent
-
     own = connections.create_connection(DEFAULT_DB_ALIAS)
     try:
         columns = [AuthEvent._meta.get_field(name).column for name in row]

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from accounts.models import AuthEvent
+from audit.models import AuthEvent
 from authsvc.admin_site import ReadOnlyAdmin
 
 
