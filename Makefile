@@ -59,6 +59,7 @@ bench: $(STAMP) services
 	@command -v wrk >/dev/null || { echo "error: wrk is not installed and could not be installed; run: apt-get install wrk" >&2; exit 1; }
 	@$(BIN)/python -c "import matplotlib" 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py --scale $(BENCH_SCALE)
+	$(BIN)/python bench/relay.py
 
 ## profile: pyinstrument profiles of login, refresh and /auth/self/ (bench/results/profile-*.txt)
 profile: $(STAMP) services

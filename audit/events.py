@@ -23,6 +23,7 @@ import logging
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from audit.models import AuthEvent
+from audit.outbox import outbox_record
 from authsvc import clock
 from authsvc.http import ClientInfo
 
@@ -61,6 +62,9 @@ def record(
         **details,
     }
     logger.info(json.dumps(line, default=str, separators=(",", ":")))
+    # For other services, in the caller's transaction (never detached, never on commit): a
+    # rolled-back change must publish nothing, a committed one must not lose its event.
+    outbox_record(event, user_id=user_id, sid=sid, details=details, at=at)
     if event in NOT_STORED:
         return
     row = {

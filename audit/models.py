@@ -34,3 +34,36 @@ class AuthEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboxEvent(models.Model):
+    """An event for other services, written in the transaction of the change it describes
+    (audit/outbox.py) and published to the Redis Stream by the relay (audit/relay.py)."""
+
+    # Insert order, not commit order: the relay re-reads every unsent row (see relay.py).
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(unique=True)  # the stream entry's `id`: consumers dedupe on it
+    type = models.CharField(max_length=40)
+    occurred_at = models.DateTimeField()
+    # Plain values, not foreign keys: an event outlives the user or session it names.
+    user_id = models.CharField(max_length=64, blank=True)
+    session_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The relay's every read: the unsent rows in id order; as small as the backlog.
+            models.Index(
+                fields=["id"], condition=models.Q(sent_at__isnull=True), name="outbox_unsent_idx"
+            ),
+            # The purge: published rows by age.
+            models.Index(
+                fields=["sent_at"],
+                condition=models.Q(sent_at__isnull=False),
+                name="outbox_sent_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import transaction
 
 from audit import events
+from audit.outbox import outbox_append_many
 from authsvc import clock
 from authsvc.http import ClientInfo
 from sessions_store.backends import get_session_store
@@ -51,21 +52,29 @@ def _store_revoke(sids: list[str], user_id: str) -> None:
         pending_tombstones_record(sids, user_id)
 
 
+def _published(event_type: str, user_id, sids, at: datetime, **data) -> None:
+    outbox_append_many(event_type, [(user_id, sid, data) for sid in sids], at=at)
+
+
 def session_create(
     *, user, client: ClientInfo, amr: list[str], expires_at: datetime, kind: str = Session.API
 ) -> tuple[Session, Snapshot]:
     now = clock.now()
-    session = Session.objects.create(
-        user=user,
-        created_at=now,
-        last_used_at=now,
-        expires_at=expires_at,
-        ip=client.ip,
-        user_agent=client.user_agent,
-        amr=amr,
-        auth_time=now,
-        kind=kind,
-    )
+    # The session and its `session.created` commit together (no savepoint: one more round
+    # trip on every login for nothing, the caller's transaction rolls back as a whole).
+    with transaction.atomic(savepoint=False):
+        session = Session.objects.create(
+            user=user,
+            created_at=now,
+            last_used_at=now,
+            expires_at=expires_at,
+            ip=client.ip,
+            user_agent=client.user_agent,
+            amr=amr,
+            auth_time=now,
+            kind=kind,
+        )
+        _published("session.created", user.pk, [session.pk], now, amr=list(amr), kind=kind)
     snapshot = snapshot_build(session)
     _store_put(session, snapshot)
     return session, snapshot
@@ -93,12 +102,15 @@ def session_snapshot_extend(*, sid: str, user_id: str, expires_at: datetime) -> 
 def session_revoke(*, session_id, reason: str) -> Session | None:
     """Revoke one session; returns it if it was alive until now."""
     now = clock.now()
-    updated = Session.objects.filter(pk=session_id, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_reason=reason
-    )
-    session = Session.objects.filter(pk=session_id).first()
-    if session is None:
-        return None
+    with transaction.atomic(savepoint=False):
+        updated = Session.objects.filter(pk=session_id, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason=reason
+        )
+        session = Session.objects.filter(pk=session_id).first()
+        if session is None:
+            return None
+        if updated:
+            _published("session.revoked", session.user_id, [session.pk], now, reason=reason)
     _store_revoke([str(session.pk)], str(session.user_id))
     return session if updated else None
 
@@ -106,10 +118,15 @@ def session_revoke(*, session_id, reason: str) -> Session | None:
 def user_session_revoke(*, user_id, session_id, client: ClientInfo) -> None:
     """A user ends one of their own live sessions; another user's id is simply not found."""
     now = clock.now()
-    # One guarded UPDATE both checks ownership and revokes.
-    updated = Session.objects.filter(
-        pk=session_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
-    ).update(revoked_at=now, revoked_reason="revoked_by_user")
+    reason = "revoked_by_user"
+    with transaction.atomic(savepoint=False):
+        # One guarded UPDATE both checks ownership and revokes.
+        updated = Session.objects.filter(
+            pk=session_id, user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
+        ).update(revoked_at=now, revoked_reason=reason)
+        if updated:
+            _published("session.revoked", user_id, [session_id], now, reason=reason)
+    # Raised outside the block: without a savepoint, it would doom a caller's transaction.
     if not updated:
         raise SessionNotFound()
     _store_revoke([str(session_id)], str(user_id))
@@ -128,10 +145,14 @@ def user_sessions_revoke(*, user_id, reason: str, keep_session_id=None) -> int:
     live = Session.objects.filter(user_id=user_id, revoked_at__isnull=True)
     if keep_session_id is not None:
         live = live.exclude(pk=keep_session_id)
-    sids = {str(pk) for pk in live.values_list("pk", flat=True)}
-    count = Session.objects.filter(pk__in=sids, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_reason=reason
-    )
+    with transaction.atomic(savepoint=False):
+        # Locked, so the sessions named in `session.revoked` are exactly those this UPDATE
+        # revoked: one revoked meanwhile by another path drops out of the locked read
+        # (PostgreSQL re-checks `revoked_at IS NULL` after the wait) and is reported there.
+        revoked = sorted(str(pk) for pk in live.select_for_update().values_list("pk", flat=True))
+        count = Session.objects.filter(pk__in=revoked).update(revoked_at=now, revoked_reason=reason)
+        _published("session.revoked", user_id, revoked, now, reason=reason)
+    sids = set(revoked)
 
     try:
         indexed = get_session_store().user_sessions(str(user_id))

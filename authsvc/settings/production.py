@@ -7,6 +7,7 @@ production configuration and `manage.py check --deploy` passes.
 from .apidocs import *
 from .base import *
 from .email import *
+from .events import *
 from .jwt import *
 from .mfa import *
 from .operators import *

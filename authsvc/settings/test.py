@@ -11,6 +11,9 @@ os.environ.setdefault("AUTHSVC_PURGE_PAUSE_MS", "0")
 # The revocation sync adds a query once per interval; tests that count queries must not
 # meet one by chance. The outage tests set it to 0 (every request).
 os.environ.setdefault("AUTHSVC_REVOCATION_SYNC_SECONDS", "60")
+# No background publishing thread holding a connection during the suite: the outbox tests
+# run the relay themselves, and turn the fast path on where they test it.
+os.environ.setdefault("AUTHSVC_EVENTS_FAST_PATH", "0")
 os.environ.setdefault("AUTHSVC_KEYS_DIR", tempfile.mkdtemp(prefix="authsvc-test-keys-"))
 
 from .production import *

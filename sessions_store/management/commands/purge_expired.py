@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.bans import bans_expired_lift
 from accounts.lockout import lockouts_purge
 from accounts.mfa.challenge import challenges_purge
+from audit.outbox import outbox_purge
 from audit.retention import events_purge
 from authsvc import clock
 from sessions_store.purge import sessions_purge
@@ -18,8 +19,9 @@ class Command(BaseCommand):
     help = (
         "Delete what is dead: expired refresh tokens, sessions revoked or expired more than "
         "AUTHSVC_DEAD_SESSION_RETENTION_DAYS ago (with their tokens), audit events older than "
-        "AUTHSVC_AUDIT_RETENTION_DAYS, expired 2FA challenges, lockout streaks and pending "
-        "tombstones; lift temporary bans that have ended; retire signing "
+        "AUTHSVC_AUDIT_RETENTION_DAYS, outbox events published more than "
+        "AUTHSVC_EVENTS_OUTBOX_RETENTION_HOURS ago, expired 2FA challenges, lockout streaks "
+        "and pending tombstones; lift temporary bans that have ended; retire signing "
         "keys whose tokens have all expired. Deletes in small batches, so it is safe to run "
         "from cron while the service is up (e.g. hourly)."
     )
@@ -52,10 +54,16 @@ class Command(BaseCommand):
             + lockouts_purge(now=now, batch_size=batch_size)
             + pending_tombstones_purge(now=now, batch_size=batch_size)
         )
+        published = outbox_purge(
+            now=now,
+            retention=timedelta(hours=settings.AUTHSVC_EVENTS_OUTBOX_RETENTION_HOURS),
+            batch_size=batch_size,
+        )
         bans = bans_expired_lift()
         keys = signing_keys_retire(now=now)
         self.stdout.write(
             f"Deleted {tokens} expired refresh token(s), {sessions} dead session(s), "
-            f"{events} old event(s), {leftovers} expired challenge/lockout/pending row(s); "
+            f"{events} old event(s), {published} published outbox event(s), "
+            f"{leftovers} expired challenge/lockout/pending row(s); "
             f"lifted {bans} ended ban(s); retired {len(keys)} key(s)."
         )
