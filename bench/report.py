@@ -15,7 +15,7 @@ def judge(results: dict) -> list[dict]:
         ("floor: JsonResponse (mean)", "floor_json", None, None, None),
         ("floor: DRF hello (mean)", "floor_drf", paired["floor_drf"], "x JsonResponse", None),
         ("GET /auth/self/", "self", paired["self"], "x DRF", 0.70),
-        ("POST /auth/verify/", "verify", paired["verify"], "x DRF", 0.60),
+        ("POST /auth/verify/", "verify", paired["verify"], "x DRF", 0.70),
         ("POST /auth/refresh/", "refresh", paired["refresh"], "x DRF", 0.30),
         ("GET /.well-known/jwks.json", "jwks", paired["jwks"], "x JsonResponse", 0.95),
         ("POST /auth/login/ (saturated)", "login", paired["login"], "x hashing", 0.85),
