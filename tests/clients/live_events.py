@@ -2,15 +2,18 @@
 (`manage.py relay_events`) as its own process on the same settings, and a proxy in front of
 authsvc that counts every request a downstream service makes to it."""
 
+import contextlib
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import redis
+from django.conf import settings
 
 from tests.live import ROOT, LiveServer
 
@@ -27,7 +30,10 @@ class Relay:
         with open(self.log, "w") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "relay_events"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
         while "relay started" not in self.log.read_text():
@@ -58,7 +64,8 @@ class CountingProxy:
                 proxy.calls[path] = proxy.calls.get(path, 0) + 1
                 length = int(self.headers.get("Content-Length", 0))
                 request = urllib.request.Request(
-                    upstream + self.path, method=self.command,
+                    upstream + self.path,
+                    method=self.command,
                     data=self.rfile.read(length) if length else None,
                     headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
                 )
@@ -99,3 +106,29 @@ def wait_for_entry(redis_client: redis.Redis, stream: str, kind: str, within: fl
                 return fields
         time.sleep(0.05)
     raise AssertionError(f"no {kind} entry in {stream} within {within} s")
+
+
+@contextlib.contextmanager
+def event_stream(prefix: str):
+    """A Redis Stream of its own for one test: (client, name), deleted afterwards."""
+    name = f"authsvc:events:{prefix}:{uuid.uuid4().hex}"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        yield client, name
+    finally:
+        client.delete(name)
+        client.close()
+
+
+def publishing_server(stream_name: str, tmp_path) -> LiveServer:
+    """gunicorn on the test database, publishing to `stream_name` (start it, and a Relay)."""
+    from tests.clients.test_verifier_live import _database_url
+
+    return LiveServer(
+        database_url=_database_url(),
+        redis_url=settings.REDIS_URL,
+        keys_dir=str(tmp_path / "keys"),
+        log=tmp_path / "gunicorn.log",
+        AUTHSVC_RATE_LIMITS_ENABLED="0",
+        AUTHSVC_EVENTS_STREAM=stream_name,
+    )

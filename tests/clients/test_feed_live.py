@@ -5,45 +5,37 @@ within a second, and it never asks authsvc: every request it makes goes through 
 that counts them."""
 
 import time
-import uuid
 
 import pytest
-import redis
 from authsvc_verifier import Introspector, InvalidToken, RedisStreamFeed, Verifier, basic_credential
-from django.conf import settings
 
 from accounts.bans import user_ban
 from accounts.models import User
-from tests.clients.live_events import CountingProxy, Relay, wait_for_entry
-from tests.clients.test_verifier_live import EMAIL, _database_url, _wait_positioned, login, logout
+from tests.clients.live_events import (
+    CountingProxy,
+    Relay,
+    event_stream,
+    publishing_server,
+    wait_for_entry,
+)
+from tests.clients.test_verifier_live import EMAIL, _wait_positioned, login, logout
 from tests.conftest import DEFAULT_PASSWORD
-from tests.live import LiveServer
 from tokens.service_clients import service_client_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# authsvc's publisher (`manage.py relay_events`, audit/) comes with the outbox branch; until
-# it is merged there is no loop to test.
-
 
 @pytest.fixture
 def stream():
-    name = f"authsvc:events:loop:{uuid.uuid4().hex}"
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    yield client, name
-    client.delete(name)
-    client.close()
+    with event_stream("loop") as pair:
+        yield pair
 
 
 @pytest.fixture
 def loop(stream, tmp_path):
     """authsvc, its relay, and a counting proxy in front of authsvc."""
     User.objects.create_user(email=EMAIL, password=DEFAULT_PASSWORD)
-    live = LiveServer(
-        database_url=_database_url(), redis_url=settings.REDIS_URL,
-        keys_dir=str(tmp_path / "keys"), log=tmp_path / "gunicorn.log",
-        AUTHSVC_RATE_LIMITS_ENABLED="0", AUTHSVC_EVENTS_STREAM=stream[1],
-    )
+    live = publishing_server(stream[1], tmp_path)
     with live, Relay(live, tmp_path / "relay.log"), CountingProxy(live.base) as proxy:
         yield live, proxy
 
@@ -57,9 +49,12 @@ def verifier(loop, stream):
         _wait_positioned(feed)
         time.sleep(2.1)  # `iat` is whole seconds, and the feed allows 1 s of clock skew
         yield Verifier(
-            proxy.base, mode="feed", feed=feed,
+            proxy.base,
+            mode="feed",
+            feed=feed,
             introspector=Introspector(
-                proxy.base, credential=basic_credential(client.client_id, secret),
+                proxy.base,
+                credential=basic_credential(client.client_id, secret),
                 cache_seconds=0,
             ),
         )
@@ -90,9 +85,7 @@ def test_a_logout_is_refused_within_a_second_without_asking_authsvc(loop, verifi
 
     assert proxy.calls == {"/.well-known/jwks.json": 1}
     revoked = wait_for_entry(stream[0], stream[1], "session.revoked")
-    assert (revoked["session_id"], revoked["user_id"]) == (
-        principal.session_id, principal.subject
-    )
+    assert (revoked["session_id"], revoked["user_id"]) == (principal.session_id, principal.subject)
     assert took < 1.0
 
 

@@ -27,10 +27,16 @@ def shared():
 
 
 def revoke(client, name, session_id):
-    client.xadd(name, event_fields(
-        id=str(uuid.uuid4()), type="session.revoked", user_id="u1", session_id=session_id,
-        occurred_at=datetime.now(UTC).isoformat(),
-    ))
+    client.xadd(
+        name,
+        event_fields(
+            id=str(uuid.uuid4()),
+            type="session.revoked",
+            user_id="u1",
+            session_id=session_id,
+            occurred_at=datetime.now(UTC).isoformat(),
+        ),
+    )
 
 
 def until(condition, within: float, what: str):
@@ -46,18 +52,29 @@ def test_the_feed_reads_on_after_redis_comes_back(shared, fault):
     url = urlparse(settings.REDIS_URL)
     with TcpProxy(url.hostname, url.port or 6379) as proxy:
         through = redis.Redis(
-            host="127.0.0.1", port=proxy.port, db=int(url.path.strip("/") or 0),
-            socket_timeout=0.5, socket_connect_timeout=0.5,
+            host="127.0.0.1",
+            port=proxy.port,
+            db=int(url.path.strip("/") or 0),
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
         )
         feed = RedisStreamFeed(
-            through, stream=name, block_ms=100, max_gap=1, clock_skew=0,
-            retry_seconds=0.05, max_retry_seconds=0.2,
+            through,
+            stream=name,
+            block_ms=100,
+            max_gap=1,
+            clock_skew=0,
+            retry_seconds=0.05,
+            max_retry_seconds=0.2,
         ).start()
         try:
             until(lambda: feed.last_id is not None, 5, "the feed never reached its stream")
             revoke(client, name, "before")
-            until(lambda: feed.is_revoked(user_id="u1", session_id="before", issued_at=0),
-                  5, "the feed never read the first revocation")
+            until(
+                lambda: feed.is_revoked(user_id="u1", session_id="before", issued_at=0),
+                5,
+                "the feed never read the first revocation",
+            )
             issued = time.time()
 
             getattr(proxy, fault)()
@@ -66,12 +83,18 @@ def test_the_feed_reads_on_after_redis_comes_back(shared, fault):
             until(lambda: feed.failures > 0, 15, "no read failed while cut off")
 
             proxy.restore()
-            until(lambda: feed.is_revoked(user_id="u1", session_id="during", issued_at=issued),
-                  15, "the feed never read on after Redis came back")
+            until(
+                lambda: feed.is_revoked(user_id="u1", session_id="during", issued_at=issued),
+                15,
+                "the feed never read on after Redis came back",
+            )
             until(lambda: feed.covers(issued), 5, "the feed never vouched again")
             revoke(client, name, "after")
-            until(lambda: feed.is_revoked(user_id="u1", session_id="after", issued_at=issued),
-                  5, "the feed stopped following the stream")
+            until(
+                lambda: feed.is_revoked(user_id="u1", session_id="after", issued_at=issued),
+                5,
+                "the feed stopped following the stream",
+            )
             assert feed.failures == 0
         finally:
             feed.stop()

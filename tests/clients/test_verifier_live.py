@@ -139,10 +139,16 @@ def test_a_login_verifies_in_each_mode_and_a_logout_is_seen_by_introspection(
         # The documented risk of signature mode: the logged-out token still verifies, until exp.
         assert signature.verify(token).session_id == claims_sid
         # authsvc does not publish events yet: the entry its outbox will write, by hand.
-        redis_client.xadd(stream, event_fields(
-            id=str(uuid.uuid4()), type="session.revoked", user_id=signature.verify(token).subject,
-            session_id=claims_sid, occurred_at=datetime.now(UTC).isoformat(),
-        ))
+        redis_client.xadd(
+            stream,
+            event_fields(
+                id=str(uuid.uuid4()),
+                type="session.revoked",
+                user_id=signature.verify(token).subject,
+                session_id=claims_sid,
+                occurred_at=datetime.now(UTC).isoformat(),
+            ),
+        )
         deadline = time.monotonic() + 5
         while True:
             try:
@@ -165,7 +171,9 @@ def test_a_token_from_before_the_feed_started_is_introspected(server, client_cre
     feed = RedisStreamFeed(redis_client, stream=f"authsvc:events:live:{uuid.uuid4().hex}")
     feed.poll()
     verifier = Verifier(
-        server.base, mode="feed", feed=feed,
+        server.base,
+        mode="feed",
+        feed=feed,
         introspector=Introspector(server.base, credential=basic_credential(client_id, secret)),
     )
     assert verifier.verify(token).checked_by == "introspection"
@@ -190,7 +198,9 @@ def test_a_service_token_from_the_token_endpoint(server, client_credentials):
     with pytest.raises(InvalidToken):
         Verifier(server.base, service_audience="billing").verify(token, accept=("service",))
     introspecting = Verifier(
-        server.base, mode="introspection", service_audience="orders",
+        server.base,
+        mode="introspection",
+        service_audience="orders",
         introspector=Introspector(server.base, credential=basic_credential(client_id, secret)),
     )
     assert introspecting.verify(token, accept=("service",)).checked_by == "introspection"
@@ -205,9 +215,7 @@ def test_a_service_token_from_the_token_endpoint(server, client_credentials):
 def test_a_rotated_key_is_found_by_the_unknown_kid_refetch(server, keys_dir):
     fetches = []
     fetch = http_fetcher(server.base + "/.well-known/jwks.json")
-    jwks = JWKSCache(
-        fetch=lambda etag: fetches.append(etag) or fetch(etag), min_refetch_interval=1
-    )
+    jwks = JWKSCache(fetch=lambda etag: fetches.append(etag) or fetch(etag), min_refetch_interval=1)
     verifier = Verifier(server.base, jwks=jwks)
     _, first = login(server)
     verifier.verify(first)

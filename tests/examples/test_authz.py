@@ -7,19 +7,16 @@ entries a crashed or failing instance left pending are taken over."""
 import importlib.util
 import threading
 import time
-import uuid
 
 import pytest
-import redis
 from authsvc_verifier import Introspector, ServiceAuthClient, Verifier, basic_credential
-from django.conf import settings
 
 from accounts.models import User
-from tests.clients.live_events import Relay, wait_for_entry
-from tests.clients.test_verifier_live import EMAIL, _database_url, login
+from tests.clients.live_events import Relay, event_stream, publishing_server, wait_for_entry
+from tests.clients.test_verifier_live import EMAIL, login
 from tests.conftest import DEFAULT_PASSWORD
 from tests.faults import free_port
-from tests.live import ROOT, LiveServer
+from tests.live import ROOT
 from tokens.service_clients import service_client_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,21 +31,14 @@ _spec.loader.exec_module(authz)
 
 @pytest.fixture
 def stream():
-    name = f"authsvc:events:authz:{uuid.uuid4().hex}"
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    yield client, name
-    client.delete(name)
-    client.close()
+    with event_stream("authz") as pair:
+        yield pair
 
 
 @pytest.fixture
 def server(stream, tmp_path):
     User.objects.create_user(email=EMAIL, password=DEFAULT_PASSWORD)
-    live = LiveServer(
-        database_url=_database_url(), redis_url=settings.REDIS_URL,
-        keys_dir=str(tmp_path / "keys"), log=tmp_path / "gunicorn.log",
-        AUTHSVC_RATE_LIMITS_ENABLED="0", AUTHSVC_EVENTS_STREAM=stream[1],
-    )
+    live = publishing_server(stream[1], tmp_path)
     with live, Relay(live, tmp_path / "relay.log"):
         yield live
 
@@ -64,7 +54,8 @@ def consumer(server, stream, policy, name, *, base=None, **options):
         name=f"authz-{name}", scopes=["sessions:claims"], audiences=[]
     )
     claims = authz.Claims(
-        base or server.base, ServiceAuthClient(base or server.base, client.client_id, secret),
+        base or server.base,
+        ServiceAuthClient(base or server.base, client.client_id, secret),
         timeout=1,
     )
     made = authz.Consumer(
@@ -79,7 +70,8 @@ def introspected(server):
     """The permissions introspection answers for a token, at this moment."""
     client, secret = service_client_create(name="reader", scopes=["introspect"], audiences=[])
     verifier = Verifier(
-        server.base, mode="introspection",
+        server.base,
+        mode="introspection",
         introspector=Introspector(
             server.base, credential=basic_credential(client.client_id, secret), cache_seconds=0
         ),
@@ -115,9 +107,7 @@ def test_instances_share_the_work_and_take_over_what_another_left(
 ):
     crashed = consumer(server, stream, policy, "crashed")
     # An instance that cannot reach authsvc: its entries stay pending, unacknowledged.
-    failing = consumer(
-        server, stream, policy, "failing", base=f"http://127.0.0.1:{free_port()}"
-    )
+    failing = consumer(server, stream, policy, "failing", base=f"http://127.0.0.1:{free_port()}")
     tokens = [login(server)[1] for _ in range(4)]
     deadline = time.monotonic() + 5
     while stream[0].xlen(stream[1]) < 4:
@@ -129,7 +119,8 @@ def test_instances_share_the_work_and_take_over_what_another_left(
     pending = stream[0].xpending(stream[1], "authz")
     assert pending["pending"] == 4
     assert {c["name"].decode(): c["pending"] for c in pending["consumers"]} == {
-        "crashed": 2, "failing": 2,
+        "crashed": 2,
+        "failing": 2,
     }
     for token in tokens:
         assert introspected(token) == frozenset()
