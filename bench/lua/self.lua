@@ -1,13 +1,9 @@
 -- GET /auth/self/ with Bearer tokens of many seeded sessions, round robin per thread.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
-local tokens = {}
-local n = 0
+local tokens, n
 
 function init(args)
-  for line in io.lines(os.getenv("BENCH_TOKENS")) do
-    n = n + 1
-    tokens[n] = line
-  end
+  tokens, n = load_tokens()
   i = math.random(n)
 end
 
