@@ -8,6 +8,7 @@ from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.db import connection
+from django.db.utils import OperationalError
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -296,3 +297,18 @@ def test_authlib_fetches_a_token(gunicorn, make_service_client, method):
     with bad, pytest.raises(OAuthError) as raised:
         bad.fetch_token(url, grant_type="client_credentials")
     assert raised.value.error == "invalid_client"
+
+
+@pytest.mark.django_db
+def test_a_database_outage_is_503_in_the_rfc_shape(
+    http, make_service_client, settings, monkeypatch
+):
+    client, secret = make_service_client()
+
+    def down(client_id):
+        raise OperationalError("connection to server failed: Connection refused")
+
+    monkeypatch.setattr("tokens.service_clients.client_record", down)
+    response = form(http, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret))
+    assert_oauth_error(response, 503, "unavailable")
+    assert response["Retry-After"] == str(settings.AUTHSVC_DB_TIMEOUT_SECONDS)

@@ -1,6 +1,7 @@
 """POST /auth/verify/: RFC 7662 introspection of users' access tokens and service tokens."""
 
 import pytest
+from django.db.utils import OperationalError
 from rest_framework.test import APIClient
 
 from accounts.bans import user_ban
@@ -226,3 +227,19 @@ class TestBadInput:
 
     def test_get(self, http, introspector):
         assert http.get(VERIFY, **introspector).status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_database_outage_is_503_not_inactive(
+    http, logged_in, introspector, settings, monkeypatch
+):
+    """A caller that cannot be checked gets 503 unavailable, never an answer about the token."""
+
+    def down(client_id):
+        raise OperationalError("connection to server failed: Connection refused")
+
+    monkeypatch.setattr("tokens.service_clients.client_record", down)
+    response = introspect(http, logged_in.cookie("access_token"), introspector)
+    assert response.status_code == 503
+    assert response.json()["error"] == "unavailable"
+    assert response["Retry-After"] == str(settings.AUTHSVC_DB_TIMEOUT_SECONDS)
