@@ -1,5 +1,7 @@
 """System checks that refuse unsafe configuration at start-up (`manage.py check`)."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -165,3 +167,73 @@ def check_database_timeout(app_configs, **kwargs):
             )
         ]
     return []
+
+
+def _origin_problem(origin: str) -> str | None:
+    """Why `origin` is not an exact `scheme://host[:port]` origin, or None."""
+    if origin in ("*", "null") or "*" in origin:
+        return "wildcard"
+    parts = urlsplit(origin)
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return "malformed"
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path
+        or parts.query
+        or parts.fragment
+    ):
+        return "malformed"
+    if parts.scheme == "http" and not settings.DEBUG:
+        return "http"
+    return None
+
+
+@register(Tags.security)
+def check_cors(app_configs, **kwargs):
+    """AUTHSVC_CORS_ALLOWED_ORIGINS may call the API with the browser's cookies and are
+    trusted for CSRF: each must be one exact origin, over HTTPS outside debug."""
+    errors = []
+    for origin in settings.AUTHSVC_CORS_ALLOWED_ORIGINS:
+        problem = _origin_problem(origin)
+        if problem == "wildcard":
+            errors.append(
+                Error(
+                    f"AUTHSVC_CORS_ALLOWED_ORIGINS holds a wildcard ({origin!r}).",
+                    hint="Name each front end's exact origin: with credentials, a wildcard "
+                    "would let any site act as the signed-in user.",
+                    id="authsvc.E050",
+                )
+            )
+        elif problem == "malformed":
+            errors.append(
+                Error(
+                    f"AUTHSVC_CORS_ALLOWED_ORIGINS holds {origin!r}, which is not an origin.",
+                    hint="Write scheme://host[:port], e.g. https://app.example.com, with no "
+                    "path.",
+                    id="authsvc.E051",
+                )
+            )
+        elif problem == "http":
+            errors.append(
+                Error(
+                    f"AUTHSVC_CORS_ALLOWED_ORIGINS holds {origin!r}, a plain-HTTP origin, "
+                    "outside debug.",
+                    hint="A page served over HTTP can be altered on the way and would then act "
+                    "as the user; use its https:// origin.",
+                    id="authsvc.E052",
+                )
+            )
+    if settings.AUTHSVC_COOKIE_CROSS_SITE and not settings.AUTHSVC_COOKIE_SECURE:
+        errors.append(
+            Error(
+                "AUTHSVC_COOKIE_CROSS_SITE needs AUTHSVC_COOKIE_SECURE.",
+                hint="Browsers drop a SameSite=None cookie that is not Secure.",
+                id="authsvc.E053",
+            )
+        )
+    return errors

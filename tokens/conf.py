@@ -58,5 +58,9 @@ class TokenSettings:
     def cookie_domain(self) -> str | None:
         return settings.AUTHSVC_COOKIE_DOMAIN
 
+    @property
+    def cookie_cross_site(self) -> bool:
+        return settings.AUTHSVC_COOKIE_CROSS_SITE
+
 
 token_settings = TokenSettings()

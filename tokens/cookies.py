@@ -16,7 +16,11 @@ REFRESH_COOKIE_PATH = "/auth/"
 def set_cookie(
     response: HttpResponse, name: str, value: str, *, max_age: int, path: str, samesite: str
 ) -> None:
-    """An HttpOnly cookie with the service's `Secure` and `Domain` settings."""
+    """An HttpOnly cookie with the service's `Secure` and `Domain` settings. A cross-site
+    deployment (AUTHSVC_COOKIE_CROSS_SITE) sends every one with `SameSite=None` instead, or
+    the browser would leave it off the front end's requests."""
+    if token_settings.cookie_cross_site:
+        samesite = "None"
     response.set_cookie(
         name,
         value,

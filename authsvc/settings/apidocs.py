@@ -7,6 +7,25 @@ middleware and DRF's DEFAULT_SCHEMA_CLASS are in base.py.
 """
 
 from .base import DEBUG
+from .security import CSRF_COOKIE_NAME
+
+# Swagger UI's options, as a JavaScript object literal (drf-spectacular inserts a string as
+# it is, after its own options, in the page's start-up script: `/api/docs/?script`).
+# "Try it out" runs on the page's own origin, so the browser sends the cookies by itself
+# (`credentials: "same-origin"`; `withCredentials` would make it "include", on which
+# drf-spectacular's script stops sending the CSRF header). Every unsafe request gets
+# X-CSRFToken from the csrftoken cookie as it is when the request is made, so a token the
+# page did not render (a cookie set after the page loaded) still passes.
+SWAGGER_UI_SETTINGS = """{
+  requestInterceptor: (request) => {
+    const method = (request.method || "GET").toUpperCase();
+    if (!["GET", "HEAD", "OPTIONS"].includes(method)) {
+      const match = document.cookie.match(/(?:^|;\\s*)%s=([^;]*)/);
+      if (match) request.headers["X-CSRFToken"] = decodeURIComponent(match[1]);
+    }
+    return request;
+  },
+}""" % CSRF_COOKIE_NAME
 
 # WhiteNoise serves STATIC_ROOT, which the image fills with `collectstatic`; under
 # `make run` (DEBUG) it reads the apps' static folders directly instead.
@@ -29,7 +48,5 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # "Try it out" sends the browser's cookies; Swagger UI adds X-CSRFToken from the
-    # csrftoken cookie itself.
-    "SWAGGER_UI_SETTINGS": {"withCredentials": True},
+    "SWAGGER_UI_SETTINGS": SWAGGER_UI_SETTINGS,
 }

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "corsheaders",
     "authsvc",
     "tokens",
     "sessions_store",
@@ -56,6 +57,9 @@ MIDDLEWARE = [
     # Static files (the admin's, Swagger UI's) without a proxy; after SecurityMiddleware so
     # the HTTPS redirect and HSTS still apply to them. See settings/apidocs.py.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # CORS for front ends on another origin (settings/cors.py): it answers preflights itself
+    # and adds its headers to every answer of the paths it covers, errors included.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

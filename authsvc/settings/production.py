@@ -6,6 +6,7 @@ production configuration and `manage.py check --deploy` passes.
 
 from .apidocs import *
 from .base import *
+from .cors import *
 from .email import *
 from .events import *
 from .jwt import *

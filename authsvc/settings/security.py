@@ -3,6 +3,7 @@
 from csp import constants as _csp
 
 from .base import DEBUG
+from .cors import AUTHSVC_COOKIE_CROSS_SITE
 from .env import env_bool, env_int, env_str
 from .jwt import AUTHSVC_COOKIE_SECURE
 
@@ -34,7 +35,8 @@ CONTENT_SECURITY_POLICY = {
 
 CSRF_COOKIE_NAME = "csrftoken"
 CSRF_HEADER_NAME = "HTTP_X_CSRFTOKEN"
-CSRF_COOKIE_SAMESITE = "Lax"
+# A cross-site front end's requests carry the cookie only with SameSite=None (cors.py).
+CSRF_COOKIE_SAMESITE = "None" if AUTHSVC_COOKIE_CROSS_SITE else "Lax"
 # The front end reads this cookie to echo it in X-CSRFToken (double submit), so not HttpOnly.
 CSRF_COOKIE_HTTPONLY = False
 CSRF_COOKIE_SECURE = AUTHSVC_COOKIE_SECURE

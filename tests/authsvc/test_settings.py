@@ -73,6 +73,14 @@ def test_production_settings_pass_check_deploy(tmp_path):
         ({"AUTHSVC_REDIS_BREAKER_SECONDS": "3600"}, "authsvc.E041"),
         # A revocation made during a Redis outage missed by other processes for minutes.
         ({"AUTHSVC_REVOCATION_SYNC_SECONDS": "300"}, "authsvc.E042"),
+        # Front ends on other origins: exact HTTPS origins only outside debug.
+        ({"AUTHSVC_CORS_ALLOWED_ORIGINS": "*"}, "authsvc.E050"),
+        ({"AUTHSVC_CORS_ALLOWED_ORIGINS": "https://*.example.com"}, "authsvc.E050"),
+        ({"AUTHSVC_CORS_ALLOWED_ORIGINS": "https://app.example.com/login"}, "authsvc.E051"),
+        ({"AUTHSVC_CORS_ALLOWED_ORIGINS": "app.example.com"}, "authsvc.E051"),
+        ({"AUTHSVC_CORS_ALLOWED_ORIGINS": "http://app.example.com"}, "authsvc.E052"),
+        # SameSite=None without Secure: browsers drop the cookies.
+        ({"AUTHSVC_COOKIE_CROSS_SITE": "1", "AUTHSVC_COOKIE_SECURE": "0"}, "authsvc.E053"),
     ],
 )
 def test_unsafe_values_are_refused(tmp_path, unsafe, check_id):
@@ -174,3 +182,17 @@ def test_the_test_database_runs_with_the_server_side_timeouts(db):
 def test_bench_floors_are_not_mounted_by_default(client, path):
     assert not settings.AUTHSVC_BENCH
     assert client.get(path).status_code == 404
+
+
+def test_a_local_http_front_end_is_accepted_in_debug(tmp_path):
+    """`make run` beside a development server such as Vite's on http://localhost:5173."""
+    result = manage(
+        "check",
+        env_overrides={
+            "DJANGO_DEBUG": "1",
+            "AUTHSVC_CORS_ALLOWED_ORIGINS": "http://localhost:5173,https://app.example.com",
+        },
+        tmp_path=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
