@@ -213,8 +213,7 @@ def check_cors(app_configs, **kwargs):
             errors.append(
                 Error(
                     f"AUTHSVC_CORS_ALLOWED_ORIGINS holds {origin!r}, which is not an origin.",
-                    hint="Write scheme://host[:port], e.g. https://app.example.com, with no "
-                    "path.",
+                    hint="Write scheme://host[:port], e.g. https://app.example.com, with no path.",
                     id="authsvc.E051",
                 )
             )

@@ -25,4 +25,12 @@ if ! have_nginx; then
   apt_install nginx || apt_install nginx-light || true
   have_nginx || echo "warning: nginx could not be installed; the gateway test will be skipped (apt-get install nginx-light)" >&2
 fi
+
+# Chromium and its WebDriver for the browser tests (tests/browser.py): Debian's packages,
+# driven headless by Selenium.
+if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
+  echo "chromium or chromium-driver is missing; installing Debian's packages"
+  apt_install chromium chromium-driver || true
+  command -v chromedriver >/dev/null || echo "warning: chromium could not be installed; the browser tests will be skipped (apt-get install chromium chromium-driver)" >&2
+fi
 exit 0

@@ -17,10 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]
 CSRF = "c" * 32
 
 
+def database_url() -> str:
+    """The test database (pytest-django's), as a URL for a server in another process."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 class LiveServer:
     def __init__(
         self,
         *,
+        host: str = "127.0.0.1",
         database_url: str,
         redis_url: str,
         keys_dir: str,
@@ -31,7 +40,7 @@ class LiveServer:
         self.port = free_port()
         self.log = log
         self.gunicorn_args = gunicorn_args
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://{host}:{self.port}"
         self.env = {
             key: value
             for key, value in os.environ.items()
@@ -45,8 +54,9 @@ class LiveServer:
             DATABASE_URL=database_url,
             REDIS_URL=redis_url,
             AUTHSVC_KEYS_DIR=keys_dir,
-            **env,
         )
+        # Any of the above may be overridden (a browser test serves on localhost).
+        self.env.update(env)
         self.process = None
 
     def start(self) -> "LiveServer":

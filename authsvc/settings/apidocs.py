@@ -20,12 +20,12 @@ SWAGGER_UI_SETTINGS = """{
   requestInterceptor: (request) => {
     const method = (request.method || "GET").toUpperCase();
     if (!["GET", "HEAD", "OPTIONS"].includes(method)) {
-      const match = document.cookie.match(/(?:^|;\\s*)%s=([^;]*)/);
+      const match = document.cookie.match(/(?:^|;\\s*)CSRF_COOKIE=([^;]*)/);
       if (match) request.headers["X-CSRFToken"] = decodeURIComponent(match[1]);
     }
     return request;
   },
-}""" % CSRF_COOKIE_NAME
+}""".replace("CSRF_COOKIE", CSRF_COOKIE_NAME)
 
 # WhiteNoise serves STATIC_ROOT, which the image fills with `collectstatic`; under
 # `make run` (DEBUG) it reads the apps' static folders directly instead.

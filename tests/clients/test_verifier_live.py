@@ -30,7 +30,7 @@ from django.conf import settings
 
 from accounts.models import User
 from tests.conftest import DEFAULT_PASSWORD
-from tests.live import Browser, LiveServer
+from tests.live import Browser, LiveServer, database_url
 from tokens.keys.files import write_new_key
 from tokens.service_clients import service_client_create
 
@@ -38,10 +38,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 EMAIL = "verifier@example.com"
 
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -53,7 +49,7 @@ def keys_dir(tmp_path) -> Path:
 def server(keys_dir, tmp_path):
     User.objects.create_user(email=EMAIL, password=DEFAULT_PASSWORD)
     live = LiveServer(
-        database_url=_database_url(),
+        database_url=database_url(),
         redis_url=settings.REDIS_URL,
         keys_dir=str(keys_dir),
         log=tmp_path / "gunicorn.log",

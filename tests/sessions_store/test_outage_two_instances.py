@@ -11,14 +11,10 @@ from django.conf import settings
 from accounts.models import User
 from tests.conftest import DEFAULT_PASSWORD
 from tests.faults import RedisServer, TcpProxy
-from tests.live import Browser, LiveServer
+from tests.live import Browser, LiveServer, database_url
 
 SYNC_SECONDS = 1
 
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _eventually_refused(base: str, access: str, *, within: float) -> float:
@@ -42,13 +38,13 @@ def test_a_logout_while_one_instance_cannot_reach_redis_is_honoured_by_both():
         RedisServer() as redis_server,
         TcpProxy("127.0.0.1", redis_server.port) as proxy,
         LiveServer(
-            database_url=_database_url(),
+            database_url=database_url(),
             redis_url=f"redis://127.0.0.1:{proxy.port}/0",
             keys_dir=settings.AUTHSVC_KEYS_DIR,
             **env,
         ) as a,
         LiveServer(
-            database_url=_database_url(),
+            database_url=database_url(),
             redis_url=redis_server.url,
             keys_dir=settings.AUTHSVC_KEYS_DIR,
             **env,
