@@ -32,8 +32,11 @@ def _binaries() -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def chromium(*, javascript: bool = True):
-    """A fresh headless Chromium profile (its own cookie jar), closed afterwards."""
+def chromium(*, javascript: bool = True, third_party_cookies: bool | None = None):
+    """A fresh headless Chromium profile (its own cookie jar), closed afterwards.
+
+    `third_party_cookies`: allow or block them (the user's setting); None leaves Chromium's
+    default, which blocks them in this headless profile."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -54,10 +57,15 @@ def chromium(*, javascript: bool = True):
         "--disable-backgrounding-occluded-windows",
     ):
         options.add_argument(argument)
+    prefs = {}
     if not javascript:
-        options.add_experimental_option(
-            "prefs", {"profile.managed_default_content_settings.javascript": 2}
-        )
+        prefs["profile.managed_default_content_settings.javascript"] = 2
+    if third_party_cookies is not None:
+        # 0: allow every cookie; 1: block third-party cookies.
+        prefs["profile.cookie_controls_mode"] = 0 if third_party_cookies else 1
+        prefs["profile.block_third_party_cookies"] = not third_party_cookies
+    if prefs:
+        options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
     driver.set_script_timeout(30)
     try:

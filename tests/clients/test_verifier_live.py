@@ -39,7 +39,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 EMAIL = "verifier@example.com"
 
 
-
 @pytest.fixture
 def keys_dir(tmp_path) -> Path:
     return tmp_path / "keys"

@@ -16,7 +16,6 @@ from tests.live import Browser, LiveServer, database_url
 SYNC_SECONDS = 1
 
 
-
 def _eventually_refused(base: str, access: str, *, within: float) -> float:
     """Seconds until `base` refuses the token; fails after `within`."""
     started = time.monotonic()
