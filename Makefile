@@ -36,7 +36,7 @@ run: $(STAMP)
 services:
 	@bash scripts/services.sh
 
-## test-tools: system tools some tests drive (nginx), from Debian's packages when missing
+## test-tools: system tools some tests drive (nginx, chromium, node), from Debian's packages when missing
 test-tools:
 	@bash scripts/test-tools.sh
 
@@ -44,6 +44,7 @@ test-tools:
 test: $(STAMP) services test-tools
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
 	cd $(CLIENT) && REDIS_URL=$(TEST_REDIS_URL) ../../$(BIN)/pytest
+	cd clients/js && node --test test/
 	$(BIN)/ruff check .
 
 ## docs: the documentation site (MkDocs, mkdocs.yml) built into site/; open site/index.html.

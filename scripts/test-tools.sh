@@ -33,4 +33,11 @@ if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; 
   apt_install chromium chromium-driver || true
   command -v chromedriver >/dev/null || echo "warning: chromium could not be installed; the browser tests will be skipped (apt-get install chromium chromium-driver)" >&2
 fi
+
+# Node.js for the JavaScript client's unit tests (`node --test` in clients/js/).
+if ! command -v node >/dev/null; then
+  echo "node is missing; installing Debian's nodejs"
+  apt_install nodejs || true
+  command -v node >/dev/null || { echo "error: node could not be installed (apt-get install nodejs)" >&2; exit 1; }
+fi
 exit 0
