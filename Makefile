@@ -44,7 +44,7 @@ test-tools:
 test: $(STAMP) services test-tools
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
 	cd $(CLIENT) && REDIS_URL=$(TEST_REDIS_URL) ../../$(BIN)/pytest
-	cd clients/js && node --test test/
+	cd clients/js && node --test
 	$(BIN)/ruff check .
 
 ## docs: the documentation site (MkDocs, mkdocs.yml) built into site/; open site/index.html.
