@@ -59,9 +59,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
 # exec: gunicorn becomes PID 1 and gets the container's SIGTERM for a graceful stop.
-# Extra gunicorn flags can be passed in GUNICORN_CMD_ARGS.
-# --timeout: a request waits on PostgreSQL at most about AUTHSVC_DB_TIMEOUT_SECONDS (5) per
-# round trip, then answers 503; the worker timeout stays far above that so a partition never
-# has gunicorn kill and restart workers in a loop. --graceful-timeout lets requests in
-# flight finish on SIGTERM.
-CMD ["sh", "-c", "exec gunicorn authsvc.wsgi:application --bind 0.0.0.0:8000 --workers \"${GUNICORN_WORKERS:-2}\" --timeout 30 --graceful-timeout 20 --access-logfile - --error-logfile - --worker-tmp-dir /dev/shm --no-control-socket"]
+# Timeouts, graceful shutdown and worker recycling: gunicorn.conf.py. Extra flags can be
+# passed in GUNICORN_CMD_ARGS.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "authsvc.wsgi:application"]
