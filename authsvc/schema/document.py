@@ -33,8 +33,17 @@ appear in a response body.
 login and register. The one exemption: a request that carries
 `Authorization: Bearer <token>` and neither auth cookie. A missing or wrong token is
 `403 {"error": "csrf_failed"}`, checked before authentication and before the body is
-read. Over HTTPS the `Origin` header (or, without one, `Referer`) must also be this
-host or one of `CSRF_TRUSTED_ORIGINS`; browsers send it.
+read. A browser's `Origin` header (or, over HTTPS without one, `Referer`) must also
+name this host, one of `AUTHSVC_CORS_ALLOWED_ORIGINS` or one of `CSRF_TRUSTED_ORIGINS`;
+browsers send it.
+
+**Pages on another origin.** The origins in `AUTHSVC_CORS_ALLOWED_ORIGINS` may call the
+`/auth/` endpoints with the browser's cookies (CORS with credentials: `Content-Type` and
+`X-CSRFToken` allowed, `Retry-After` exposed, preflights cached 2 hours); the
+service-to-service endpoints (`/auth/token/`, `/auth/verify/`, `/auth/forward-auth/`)
+answer no CORS request. Such a page takes the CSRF token from the body of
+`GET /auth/csrf/`. With `AUTHSVC_COOKIE_CROSS_SITE=1` (a front end on another site) the
+cookies are `SameSite=None`.
 
 **Generic failures** any `/auth/` endpoint can answer, not repeated per operation:
 `405 method_not_allowed` (after CSRF and authentication), `406 not_acceptable` (an
