@@ -41,10 +41,6 @@ async function readJson(response) {
   try { return JSON.parse(text); } catch { return null; }
 }
 
-function pick(value, fallback) {
-  return value === undefined ? fallback : value;
-}
-
 function defaultStorage() {
   try { return globalThis.localStorage || null; } catch { return null; } // may throw when blocked
 }
@@ -64,8 +60,9 @@ export class AuthClient extends EventTarget {
     const fetchFn = options.fetch || globalThis.fetch;
     if (typeof fetchFn !== "function") throw new TypeError("AuthClient: no fetch available");
     this._fetch = options.fetch ? fetchFn : fetchFn.bind(globalThis);
-    this._locks = pick(options.locks, globalThis.navigator?.locks || null);
-    this._storage = pick(options.storage, defaultStorage());
+    // Each of these may be given, or null to go without; undefined takes the browser's.
+    this._locks = options.locks !== undefined ? options.locks : globalThis.navigator?.locks || null;
+    this._storage = options.storage !== undefined ? options.storage : defaultStorage();
     const origin = this.baseUrl || globalThis.location?.origin || "";
     this.lockName = options.lockName || `authsvc-refresh ${origin}`;
     this._storageKey = `authsvc:refreshed-at ${origin}`;
@@ -73,8 +70,8 @@ export class AuthClient extends EventTarget {
     this._csrfPromise = null;
     this._refreshing = null;
     this._lastRefresh = 0;
-    this._channel = pick(options.channel, typeof BroadcastChannel === "function"
-      ? new BroadcastChannel(`authsvc ${origin}`) : null);
+    this._channel = options.channel !== undefined ? options.channel
+      : typeof BroadcastChannel === "function" ? new BroadcastChannel(`authsvc ${origin}`) : null;
     if (this._channel) {
       if (options.channel === undefined) this._channel.unref?.(); // Node: never hold the process
       this._onMessage = (event) => this._receive(event.data);
