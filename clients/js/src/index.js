@@ -41,8 +41,8 @@ async function readJson(response) {
   try { return JSON.parse(text); } catch { return null; }
 }
 
-function pick(value, fallback) {
-  return value === undefined ? fallback : value;
+function defaultChannel(name) {
+  try { return typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null; } catch { return null; }
 }
 
 function defaultStorage() {
@@ -64,8 +64,9 @@ export class AuthClient extends EventTarget {
     const fetchFn = options.fetch || globalThis.fetch;
     if (typeof fetchFn !== "function") throw new TypeError("AuthClient: no fetch available");
     this._fetch = options.fetch ? fetchFn : fetchFn.bind(globalThis);
-    this._locks = pick(options.locks, globalThis.navigator?.locks || null);
-    this._storage = pick(options.storage, defaultStorage());
+    // Each of these may be given, or null to go without; undefined takes the browser's.
+    this._locks = options.locks !== undefined ? options.locks : globalThis.navigator?.locks || null;
+    this._storage = options.storage !== undefined ? options.storage : defaultStorage();
     const origin = this.baseUrl || globalThis.location?.origin || "";
     this.lockName = options.lockName || `authsvc-refresh ${origin}`;
     this._storageKey = `authsvc:refreshed-at ${origin}`;
@@ -73,8 +74,7 @@ export class AuthClient extends EventTarget {
     this._csrfPromise = null;
     this._refreshing = null;
     this._lastRefresh = 0;
-    this._channel = pick(options.channel, typeof BroadcastChannel === "function"
-      ? new BroadcastChannel(`authsvc ${origin}`) : null);
+    this._channel = options.channel !== undefined ? options.channel : defaultChannel(`authsvc ${origin}`);
     if (this._channel) {
       if (options.channel === undefined) this._channel.unref?.(); // Node: never hold the process
       this._onMessage = (event) => this._receive(event.data);
@@ -120,10 +120,9 @@ export class AuthClient extends EventTarget {
    */
   async request(path, { method = "GET", body, headers, auth = true, signal } = {}) {
     method = method.toUpperCase();
-    const sentAt = Date.now();
     let answer = await this._send(path, method, body, headers, signal);
     if (auth && this._sessionError(answer)) {
-      await this._refresh(sentAt);
+      await this._refresh(answer.sentAt);
       answer = await this._send(path, method, body, headers, signal);
       if (this._sessionError(answer)) {
         const error = this._error(answer);
@@ -260,6 +259,7 @@ export class AuthClient extends EventTarget {
         csrf = this.csrf();
         headers["X-CSRFToken"] = await csrf;
       }
+      const sentAt = Date.now(); // when the cookies it carries were taken from the jar
       const response = await this._fetch(this._url(path), {
         method, headers, credentials: "include", signal,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -269,7 +269,7 @@ export class AuthClient extends EventTarget {
         if (this._csrfPromise === csrf) this._csrfPromise = null; // refetch once, retry once
         continue;
       }
-      return { response, body: parsed };
+      return { response, body: parsed, sentAt };
     }
   }
 
