@@ -120,6 +120,7 @@ export class AuthClient extends EventTarget {
    */
   async request(path, { method = "GET", body, headers, auth = true, signal } = {}) {
     method = method.toUpperCase();
+    this._url(path); // refuses anything but a path on authsvc before any request
     let answer = await this._send(path, method, body, headers, signal);
     if (auth && this._sessionError(answer)) {
       await this._refresh(answer.sentAt);
@@ -245,7 +246,11 @@ export class AuthClient extends EventTarget {
   // --- internals ---
 
   _url(path) {
-    if (/^https?:\/\//i.test(path)) return path;
+    // A path on authsvc only: an absolute URL would carry the CSRF token and the browser's
+    // credentials for authsvc to whatever host it names.
+    if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith("//")) {
+      throw new TypeError(`AuthClient: ${path} is not a path on authsvc`);
+    }
     return this.baseUrl + (path.startsWith("/") ? path : `/${path}`);
   }
 

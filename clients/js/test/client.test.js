@@ -297,3 +297,12 @@ test("defaults: fakes aside, the client runs on Node's own globals", async () =>
   auth.close();
   assert.ok(new FakeLocks() && new FakeStorage());
 });
+
+test("request() takes paths on authsvc only: an absolute URL never gets the CSRF token", async () => {
+  const fetch = fakeFetch({ "GET /auth/csrf/": () => reply(200, { csrfToken: "csrf-1" }) });
+  const auth = new AuthClient({ baseUrl: "https://auth.example.com", fetch, locks: null, storage: null, channel: null });
+  for (const url of ["https://evil.example/steal", "//evil.example/steal", "javascript:alert(1)"]) {
+    await assert.rejects(auth.request(url, { method: "POST", body: {} }), TypeError, url);
+  }
+  assert.equal(fetch.calls.length, 0);
+});
