@@ -34,10 +34,14 @@ if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; 
   command -v chromedriver >/dev/null || echo "warning: chromium could not be installed; the browser tests will be skipped (apt-get install chromium chromium-driver)" >&2
 fi
 
-# Node.js for the JavaScript client's unit tests (`node --test` in clients/js/).
+# Node.js 20+ for the JavaScript client's unit tests (`node --test` in clients/js/).
+node_ok() { command -v node >/dev/null && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)'; }
 if ! command -v node >/dev/null; then
   echo "node is missing; installing Debian's nodejs"
   apt_install nodejs || true
-  command -v node >/dev/null || { echo "error: node could not be installed (apt-get install nodejs)" >&2; exit 1; }
+fi
+if ! node_ok; then
+  echo "error: the JavaScript client's tests need Node.js 20 or later (found: $(node --version 2>/dev/null || echo none)); install it, e.g. from NodeSource" >&2
+  exit 1
 fi
 exit 0
