@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import redis
 from django.conf import settings
 
-from tests.live import ROOT, LiveServer
+from tests.live import ROOT, LiveServer, database_url
 
 
 class Relay:
@@ -122,10 +122,8 @@ def event_stream(prefix: str):
 
 def publishing_server(stream_name: str, tmp_path) -> LiveServer:
     """gunicorn on the test database, publishing to `stream_name` (start it, and a Relay)."""
-    from tests.clients.test_verifier_live import _database_url
-
     return LiveServer(
-        database_url=_database_url(),
+        database_url=database_url(),
         redis_url=settings.REDIS_URL,
         keys_dir=str(tmp_path / "keys"),
         log=tmp_path / "gunicorn.log",
