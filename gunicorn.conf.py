@@ -45,8 +45,10 @@ forwarded_allow_ips = "127.0.0.1,::1"
 
 proc_name = "authsvc"
 
-# Heartbeat files in memory: a container's /tmp may be slow or read-only.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# Heartbeat files in memory: a container's /tmp may be slow or read-only. gunicorn creates
+# them with mkstemp and unlinks them at once, so a shared directory is safe.
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 accesslog = "-"
 errorlog = "-"
 # No control socket file (gunicorn 24+): nothing to write on a read-only filesystem.
