@@ -264,10 +264,14 @@ def test_oversized_bodies_never_reach_the_app(caddy, echo, tmp_path):
     Echo.received.clear()
     with Caddy(caddy, tmp_path, echo) as proxy:
         small = proxy.get("/auth/login/", data=b"x" * 1000, method="POST")
-        large = proxy.get("/auth/login/", data=b"x" * (2 * 1024 * 1024), method="POST")
+        try:
+            refused = proxy.get("/auth/login/", data=b"x" * (2 * 1024 * 1024), method="POST")[0]
+        except (urllib.error.URLError, OSError):
+            # Caddy may close the connection while the client is still sending.
+            refused = "connection closed"
     assert small[0] == 200
     # 413 from current Caddy; Debian's 2.6 answers 502 once the upstream's read is cut.
-    assert large[0] in {413, 502}
+    assert refused in {413, 502, "connection closed"}
     assert Echo.received[0] == 1000
     assert all(size <= 1_000_000 for size in Echo.received)
 
