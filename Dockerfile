@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # authsvc: gunicorn on :8000 as an unprivileged user, settings from the environment.
-# Run it behind a TLS proxy (see README.md "Production"); compose.yaml wires up PostgreSQL
-# and Redis.
+# Run it behind a TLS proxy: compose.yaml is the whole stack (Caddy, PostgreSQL, Redis, the
+# workers), see docs/production.md. Linted by hadolint in `make test` (tests/ops/).
 
 # --- build: the pinned dependencies in a virtualenv --------------------------------------
 FROM python:3.11-slim AS build
@@ -50,7 +50,9 @@ RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
 # Give it a persistent volume, or every restart signs with a new key and logs users out.
 VOLUME ["/var/lib/authsvc/keys"]
 
-USER authsvc
+# Numeric, so a runtime can tell it is not root without the image's /etc/passwd
+# (Kubernetes' runAsNonRoot): uid and gid 10001 are the authsvc user above.
+USER 10001:10001
 EXPOSE 8000
 
 # /healthz is exempt from the HTTPS redirect, but not from ALLOWED_HOSTS:

@@ -1,7 +1,9 @@
 """gunicorn's configuration for authsvc (the Dockerfile runs `gunicorn -c gunicorn.conf.py`).
 
 Environment: GUNICORN_BIND (default 0.0.0.0:8000), GUNICORN_WORKERS (2), GUNICORN_THREADS
-(1); anything else through GUNICORN_CMD_ARGS, which gunicorn reads itself.
+(1); anything else through GUNICORN_CMD_ARGS, which gunicorn reads itself (its flags win over
+this file). Checked by tests/ops/test_gunicorn.py: the file loads (`--check-config`), and a
+real gunicorn started with it serves, then on SIGTERM finishes the request in flight.
 """
 
 import os
@@ -23,8 +25,30 @@ keepalive = 5
 max_requests = 10000
 max_requests_jitter = 1000
 
-# Heartbeat files in memory: a container's /tmp may be slow or read-only.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# Each worker imports the app itself (no preload_app): the app opens database and Redis
+# connections, and may start threads, at import; forked from a master that had loaded it,
+# workers would share those sockets and lose those threads. The cost is memory and a slower
+# boot per worker, small at a few workers.
+preload_app = False
+
+# The request line, header count and header size limits, stated: gunicorn's defaults, which
+# hold the auth cookies (a few KiB) with room to spare and refuse oversized requests with
+# 400 before Django sees them. Bodies are bounded by the app (64 KiB) and the proxy (1 MB).
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+# The scheme and the client address come from the proxy's headers through Django
+# (AUTHSVC_PROXY_SSL_HEADER, AUTHSVC_TRUSTED_PROXY_COUNT), never through gunicorn: it
+# trusts forwarded headers from loopback only, whatever FORWARDED_ALLOW_IPS says.
+forwarded_allow_ips = "127.0.0.1,::1"
+
+proc_name = "authsvc"
+
+# Heartbeat files in memory: a container's /tmp may be slow or read-only. gunicorn creates
+# them with mkstemp and unlinks them at once, so a shared directory is safe.
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 accesslog = "-"
 errorlog = "-"
 # No control socket file (gunicorn 24+): nothing to write on a read-only filesystem.

@@ -26,6 +26,16 @@ if ! have_nginx; then
   have_nginx || echo "warning: nginx could not be installed; the gateway test will be skipped (apt-get install nginx-light)" >&2
 fi
 
+# Caddy for tests/ops/test_proxy.py (deploy/Caddyfile, compose.yaml's TLS proxy): its own
+# validator, then a real Caddy from that file. Debian 12's package is 2.6.
+if ! command -v caddy >/dev/null; then
+  echo "caddy is missing; installing Debian's package"
+  apt_install caddy || true
+  command -v caddy >/dev/null || echo "warning: caddy could not be installed; the proxy tests will be skipped (apt-get install caddy)" >&2
+fi
+# (Like nginx's, Debian's package starts no service where policy-rc.d forbids it; the tests
+# start their own Caddy on free ports either way.)
+
 # Chromium and its WebDriver for the browser tests (tests/browser.py): Debian's packages,
 # driven headless by Selenium.
 if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then

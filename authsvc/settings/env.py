@@ -1,4 +1,10 @@
-"""Typed readers for environment variables; every setting comes through these."""
+"""Typed readers for environment variables; every setting comes through these.
+
+Every variable X may instead be given as a file: X_FILE names a file whose content, less
+its trailing line break, is the value (Docker and Kubernetes secrets are files). Setting
+both is an error, and so is a file that cannot be read; the messages name the variable and
+the path, never the content.
+"""
 
 import os
 from pathlib import Path
@@ -10,13 +16,38 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def env_str(name: str, default: str | None = None) -> str | None:
+def _environ(name: str) -> str | None:
+    """The raw value of `name`, from the environment or from the file `name`_FILE names."""
     value = os.environ.get(name)
+    path = os.environ.get(f"{name}_FILE")
+    if path is None:
+        return value
+    if value is not None:
+        raise ImproperlyConfigured(f"{name} and {name}_FILE are both set: set only one of them")
+    if not path:
+        raise ImproperlyConfigured(f"{name}_FILE is empty: it must name a file")
+    try:
+        content = Path(path).read_bytes()
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"{name}_FILE: cannot read {path!r} ({error.strerror or type(error).__name__})"
+        ) from None
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        # The decoder's own message quotes bytes of the (secret) content.
+        raise ImproperlyConfigured(f"{name}_FILE: {path!r} is not UTF-8 text") from None
+    # `echo secret > file` and `print()` end the value with a line break; it is not part of it.
+    return text.rstrip("\r\n")
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = _environ(name)
     return default if value is None else value
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
+    value = _environ(name)
     if value is None:
         return default
     lowered = value.strip().lower()
@@ -30,7 +61,7 @@ def env_bool(name: str, default: bool) -> bool:
 def env_int(
     name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
 ) -> int:
-    value = os.environ.get(name)
+    value = _environ(name)
     if value is None or value.strip() == "":
         return default
     try:
@@ -45,7 +76,7 @@ def env_int(
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
+    value = _environ(name)
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -79,8 +110,10 @@ def database_from_url(url: str, *, base_dir: Path, timeout_seconds: int = 5) -> 
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {**postgres_timeouts(timeout_seconds), **options},
         }
+    # Never the URL itself in the message: it may hold the password.
+    scheme = f"{parsed.scheme}://" if parsed.scheme else "a value without a scheme"
     raise ImproperlyConfigured(
-        f"DATABASE_URL must start with postgres:// or sqlite://, not {parsed.scheme or url!r}://"
+        f"DATABASE_URL must start with postgres:// or sqlite://, not {scheme}"
     )
 
 
