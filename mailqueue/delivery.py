@@ -234,11 +234,12 @@ def mail_retry(*, ids: Iterable[int] | None = None) -> int:
     failed one starts a fresh series. Sent and skipped rows are left alone. How many."""
     rows = QueuedMail.objects.all() if ids is None else QueuedMail.objects.filter(pk__in=ids)
     now = clock.now()
-    retried = rows.filter(status=FAILED).update(
-        status=PENDING, attempts=0, next_attempt_at=now, finished_at=None
-    )
+    retried = 0
     if ids is not None:
         retried += rows.filter(status=PENDING).update(next_attempt_at=now)
+    retried += rows.filter(status=FAILED).update(
+        status=PENDING, attempts=0, next_attempt_at=now, finished_at=None
+    )
     if retried:
         after_commit(mail_worker_wake)
     return retried
