@@ -1,10 +1,13 @@
-"""Sending the queue: each row in a short transaction of its own, claimed with
-`SELECT ... FOR UPDATE SKIP LOCKED`, built, handed to the SMTP server and marked, in that
-transaction. So several workers (and the web processes sending on commit) share the queue
-and never send a row twice: the row stays locked from the claim until it is marked, and
-everyone else skips it. One row per transaction, so a worker that dies mid-pass leaves at
-most one row to be sent again: delivery is at least once (a crash between the server's
-"250 OK" and the commit sends that mail twice), never at most once.
+"""Sending the queue. Each due row is first claimed, in a short transaction of its own:
+`SELECT ... FOR UPDATE SKIP LOCKED`, its attempt counted and its next one set
+`CLAIM_SECONDS` away, committed. Then it is built and handed to the SMTP server outside any
+transaction, and marked in another short one. So several workers (and the web processes
+sending on commit) share the queue and never send a row twice (a claimed row is neither
+locked-and-waited-for nor due for anyone else), while no transaction, row lock or pooled
+server connection is held during the SMTP conversation (which could outlast PostgreSQL's
+idle-in-transaction timeout). Delivery is at least once: a worker that dies between the
+server's "250 OK" and the mark leaves the row to come due again after its claim, and it goes
+twice; the attempt was counted, so even that repeats a bounded number of times.
 
 A failed attempt sets the row's next attempt after a backoff (`backoff_seconds`); after
 AUTHSVC_MAIL_MAX_ATTEMPTS, or when the server refuses the address for good (5xx for every
@@ -25,7 +28,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import DatabaseError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from authsvc import clock
 from authsvc.batching import delete_in_batches
@@ -43,6 +46,11 @@ PENDING, SENT, SKIPPED, FAILED = (
 )
 RETRY = "retry"  # an attempt failed, the row waits for its next one
 ERROR_MAX_LENGTH = 500
+# A claimed row is not due again for this long: far longer than a send can take (Django's
+# SMTP backend waits at most EMAIL_TIMEOUT for each of a handful of steps), so no other
+# worker takes it while it is being sent, and short enough that a row whose worker died
+# mid-send goes soon after.
+CLAIM_SECONDS = 300
 
 
 @dataclass
@@ -109,11 +117,10 @@ def mail_deliver_due(*, limit: int | None = None, stop: threading.Event | None =
         while not (stop is not None and stop.is_set()) and (
             limit is None or report.attempted < limit
         ):
-            due = QueuedMail.objects.filter(status=PENDING, next_attempt_at__lte=clock.now())
-            outcome = _deliver_one(sender, due.order_by("next_attempt_at", "id"))
-            if outcome is None:
+            row = _claim(QueuedMail.objects.order_by("next_attempt_at", "id"))
+            if row is None:
                 break
-            report.add(outcome)
+            report.add(_attempt(row, sender))
             if sender.unreachable:
                 report.unreachable = True
                 break
@@ -123,63 +130,90 @@ def mail_deliver_due(*, limit: int | None = None, stop: threading.Event | None =
 
 
 def mail_deliver_rows(ids: Iterable[int]) -> DeliveryReport:
-    """One attempt at each of these rows that is still pending and not being sent elsewhere
-    (the web process's send on commit); a failure is left to the worker's retries."""
+    """One attempt at each of these rows that is still due and not claimed elsewhere (the
+    web process's send on commit); a failure is left to the worker's retries."""
     report = DeliveryReport()
     sender = _Sender()
     try:
         for pk in ids:
-            outcome = _deliver_one(sender, QueuedMail.objects.filter(pk=pk, status=PENDING))
-            if outcome is not None:
-                report.add(outcome)
+            row = _claim(QueuedMail.objects.filter(pk=pk))
+            if row is not None:
+                report.add(_attempt(row, sender))
     finally:
         sender.close()
     return report
 
 
-def _deliver_one(sender: _Sender, candidates: QuerySet) -> str | None:
+def _claim(candidates: QuerySet) -> QueuedMail | None:
+    """The first due row of `candidates`, its attempt counted and its next one pushed
+    `CLAIM_SECONDS` away, committed before anything is sent: no transaction (nor row lock,
+    nor pooled server connection) is held while the SMTP server talks, yet no other worker
+    takes the row meanwhile, and a worker that dies mid-send leaves an attempt counted and a
+    row that comes due again."""
     with transaction.atomic():
-        # SKIP LOCKED: a row another worker is sending is not waited for, nor sent again.
-        row = candidates.select_for_update(skip_locked=True).first()
+        # SKIP LOCKED: a row another worker is claiming is neither waited for nor taken.
+        row = (
+            candidates.filter(status=PENDING, next_attempt_at__lte=clock.now())
+            .select_for_update(skip_locked=True)
+            .first()
+        )
         if row is None:
             return None
-        return _attempt(row, sender)
+        now = clock.now()
+        row.attempts += 1
+        row.last_attempt_at = now
+        row.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
+        row.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at"])
+    return row
 
 
 def _attempt(row: QueuedMail, sender: _Sender) -> str:
-    now = clock.now()
-    row.attempts += 1
-    row.last_attempt_at = now
     try:
         built = mail_build(row.kind, row.params)
     except DatabaseError:
-        raise  # the transaction is gone: the caller's to handle, the row stays as it was
+        raise  # the worker's to handle; the claimed row comes due again
     except Exception as error:  # a bug in a builder or a template: retried, then given up
         logger.exception("mail %s (%s) could not be built", row.pk, row.kind)
-        return _failed(row, error, now)
+        return _failed(row, error)
     if built.message is None:
-        row.status, row.finished_at = SKIPPED, now
-        row.last_error = built.reason[:ERROR_MAX_LENGTH]
-        row.save()
-        _after(built, row)
+        _finish(row, SKIPPED, built, last_error=built.reason[:ERROR_MAX_LENGTH])
         return SKIPPED
     try:
         sender.open()
     except Exception as error:
         sender.reset()
         sender.unreachable = True
-        return _failed(row, error, now)
+        return _failed(row, error)
     try:
         sender.send(built.message)
     except Exception as error:
         sender.reset()  # the session may be broken: the next row opens a new one
-        return _failed(row, error, now, permanent=_refused_for_good(error))
-    row.status, row.finished_at = SENT, now
-    row.to = ", ".join(built.message.to)[: QueuedMail._meta.get_field("to").max_length]
-    row.save()
-    logger.info("mail %s (%s) sent on attempt %s", row.pk, row.kind, row.attempts)
-    _after(built, row)
+        return _failed(row, error, permanent=_refused_for_good(error))
+    to = ", ".join(built.message.to)[: QueuedMail._meta.get_field("to").max_length]
+    if _finish(row, SENT, built, to=to):
+        logger.info("mail %s (%s) sent on attempt %s", row.pk, row.kind, row.attempts)
     return SENT
+
+
+def _finish(row: QueuedMail, status: str, built: Built, **fields) -> bool:
+    """Mark the claimed row (and run its hook, in the same transaction); False when the
+    claim was lost (it outlived CLAIM_SECONDS and another worker took the row)."""
+    with transaction.atomic():
+        marked = _claimed(row).update(status=status, finished_at=clock.now(), **fields)
+        if marked:
+            _after(built, row)
+    if not marked:
+        logger.warning(
+            "mail %s (%s): its claim expired before it was marked %s; it may go twice",
+            row.pk,
+            row.kind,
+            status,
+        )
+    return bool(marked)
+
+
+def _claimed(row: QueuedMail) -> QuerySet:
+    return QueuedMail.objects.filter(pk=row.pk, status=PENDING, attempts=row.attempts)
 
 
 def _after(built: Built, row: QueuedMail) -> None:
@@ -200,29 +234,28 @@ def _refused_for_good(error: Exception) -> bool:
     return all(code >= 500 for code, _ in error.recipients.values())
 
 
-def _failed(row: QueuedMail, error: Exception, now: datetime, *, permanent: bool = False) -> str:
-    row.last_error = f"{type(error).__name__}: {error}"[:ERROR_MAX_LENGTH]
+def _failed(row: QueuedMail, error: Exception, *, permanent: bool = False) -> str:
+    last_error = f"{type(error).__name__}: {error}"[:ERROR_MAX_LENGTH]
+    now = clock.now()
     if permanent or row.attempts >= settings.AUTHSVC_MAIL_MAX_ATTEMPTS:
-        row.status, row.finished_at = FAILED, now
-        row.save()
+        _claimed(row).update(status=FAILED, finished_at=now, last_error=last_error)
         logger.error(
             "mail %s (%s) given up after %s attempt(s): %s; retry it from the admin or with "
             "`manage.py send_queued_mail --retry-failed`",
             row.pk,
             row.kind,
             row.attempts,
-            row.last_error,
+            last_error,
         )
         return FAILED
     wait = backoff_seconds(row.attempts)
-    row.next_attempt_at = now + timedelta(seconds=wait)
-    row.save()
+    _claimed(row).update(next_attempt_at=now + timedelta(seconds=wait), last_error=last_error)
     logger.warning(
         "mail %s (%s) attempt %s failed (%s); next attempt in %.0f s",
         row.pk,
         row.kind,
         row.attempts,
-        row.last_error,
+        last_error,
         wait,
     )
     return RETRY
@@ -236,7 +269,12 @@ def mail_retry(*, ids: Iterable[int] | None = None) -> int:
     now = clock.now()
     retried = 0
     if ids is not None:
-        retried += rows.filter(status=PENDING).update(next_attempt_at=now)
+        # Not a row being sent right now (its claim is live): it would go twice.
+        waiting = rows.filter(status=PENDING).exclude(
+            next_attempt_at=F("last_attempt_at") + timedelta(seconds=CLAIM_SECONDS),
+            next_attempt_at__gt=now,
+        )
+        retried += waiting.update(next_attempt_at=now)
     retried += rows.filter(status=FAILED).update(
         status=PENDING, attempts=0, next_attempt_at=now, finished_at=None
     )

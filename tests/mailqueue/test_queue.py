@@ -252,3 +252,41 @@ def test_the_checks(settings):
     settings.AUTHSVC_MAIL_SEND_ON_COMMIT = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     assert check_mail_send_on_commit(None) == []
+
+
+def test_a_worker_that_dies_mid_send_leaves_the_row_to_come_due_again(clock, note_kind):
+    from mailqueue.delivery import CLAIM_SECONDS, _claim, mail_retry
+
+    row = mail_enqueue(
+        note_kind, to="a@example.com", params={"to": "a@example.com", "subject": "s"}
+    )
+    claimed = _claim(QueuedMail.objects.all())  # ...and the worker dies before marking it
+    assert claimed.pk == row.pk
+
+    # Being sent: nobody else takes it, not even through "Retry now".
+    assert mail_deliver_due().attempted == 0
+    assert mail_retry(ids=[row.pk]) == 0
+    assert mail_deliver_due().attempted == 0
+
+    clock.advance(seconds=CLAIM_SECONDS)
+    assert mail_deliver_due().sent == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 2)  # the lost attempt counted
+    assert [m.to for m in mail.outbox] == [["a@example.com"]]
+
+
+def test_a_claim_that_expired_mid_send_is_not_marked_by_the_late_worker(clock, note_kind, caplog):
+    from mailqueue.delivery import CLAIM_SECONDS, _attempt, _claim, _Sender
+
+    row = mail_enqueue(
+        note_kind, to="a@example.com", params={"to": "a@example.com", "subject": "s"}
+    )
+    slow = _claim(QueuedMail.objects.all())
+    clock.advance(seconds=CLAIM_SECONDS)
+    assert mail_deliver_due().sent == 1  # another worker took the expired claim
+
+    _attempt(slow, _Sender())  # the slow worker finally gets through
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert "its claim expired before it was marked sent" in caplog.text
