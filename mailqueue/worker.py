@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection
 
@@ -55,7 +56,8 @@ class MailWorker:
             if report.attempted:
                 logger.debug("mail worker: %s", report)
             self._wait()
-        except DatabaseError as error:
+        # psycopg's own errors too: waiting for a NOTIFY reads the raw connection.
+        except (DatabaseError, psycopg.Error) as error:
             self.listening = False
             with contextlib.suppress(DatabaseError):
                 connection.close()

@@ -142,3 +142,28 @@ def test_send_queued_mail_once_reports_and_retries_failed(smtp, note_kind):
         "Sent 1, skipped 0, to retry 0, given up 0.",
     ]
     assert smtp.recipients == [address]
+
+
+def test_the_worker_carries_on_after_a_database_error(settings, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from mailqueue import worker as worker_module
+
+    settings.AUTHSVC_MAIL_POLL_MS = 10
+    worker = MailWorker()
+    passes = []
+
+    def flaky(**kwargs):
+        passes.append(1)
+        if len(passes) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        worker.stop.set()
+        return mail_deliver_due(**kwargs)
+
+    monkeypatch.setattr(worker_module, "mail_deliver_due", flaky)
+
+    worker.run()
+
+    assert len(passes) == 2
+    assert "mail worker: database unavailable (server closed the connection" in caplog.text
+    assert "mail worker: database back after 1 failure(s)" in caplog.text
