@@ -9,12 +9,20 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.exceptions import EmailTaken, InvalidRequest, ResetTokenInvalid
-from accounts.mail import front_end_link, send_templated_mail
+from accounts.mail import EMAIL_CHANGE_MAIL, front_end_link, send_templated_mail, templated_mail
 from accounts.models import User
 from accounts.services import email_clean, password_verify
-from accounts.tokens import email_change_key_make, email_change_key_matches, email_change_key_read
+from accounts.tokens import (
+    email_change_account_mac,
+    email_change_account_matches,
+    email_change_key_make,
+    email_change_key_matches,
+    email_change_key_read,
+)
 from audit import events
 from authsvc.http import ClientInfo
+from mailqueue.queue import mail_enqueue
+from mailqueue.registry import Built
 from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
 
 
@@ -44,26 +52,52 @@ def email_change_request(
     if User.objects.filter(email=new_email).exists():
         events.record("email_change_refused", user_id=str(user.pk), sid=session_id, client=client)
         raise EmailTaken()
-    link = front_end_link(
-        settings.AUTHSVC_EMAIL_CHANGE_PATH,
-        key=email_change_key_make(user=user, new_email=new_email, session_id=session_id),
-    )
-    context = {
+    with transaction.atomic():
+        # The link is made when the mail is sent (email_change_mail_build), bound to the
+        # account as it is now: a password or address change meanwhile voids it.
+        mail_enqueue(
+            EMAIL_CHANGE_MAIL,
+            to=new_email,
+            params={
+                "user_id": str(user.pk),
+                "new_email": new_email,
+                "session_id": str(session_id),
+                "account": email_change_account_mac(user),
+            },
+        )
+        send_templated_mail(
+            template="email_change_notice", to=user.email, context=_mail_context(user, new_email)
+        )
+        events.record("email_change_requested", user_id=str(user.pk), sid=session_id, client=client)
+
+
+def _mail_context(user: User, new_email: str) -> dict:
+    return {
         "name": user.name,
         "old_email": user.email,
         "new_email": new_email,
         "valid_hours": max(1, settings.AUTHSVC_EMAIL_CHANGE_TTL_SECONDS // 3600),
     }
-    old_email = user.email
 
-    def send() -> None:
-        send_templated_mail(
-            template="email_change_confirm", to=new_email, context={**context, "link": link}
+
+def email_change_mail_build(params: dict) -> Built:
+    """The confirmation mail to the new address with a key made now, or nothing when the
+    account's address or password changed since the request (its key would be dead)."""
+    user = User.objects.filter(pk=params["user_id"], is_active=True).first()
+    if user is None or not email_change_account_matches(user, params["account"]):
+        return Built(None, reason="the account changed since the request (address or password)")
+    new_email = params["new_email"]
+    link = front_end_link(
+        settings.AUTHSVC_EMAIL_CHANGE_PATH,
+        key=email_change_key_make(user=user, new_email=new_email, session_id=params["session_id"]),
+    )
+    return Built(
+        templated_mail(
+            template="email_change_confirm",
+            to=new_email,
+            context={**_mail_context(user, new_email), "link": link},
         )
-        send_templated_mail(template="email_change_notice", to=old_email, context=context)
-
-    transaction.on_commit(send)
-    events.record("email_change_requested", user_id=str(user.pk), sid=session_id, client=client)
+    )
 
 
 @transaction.atomic

@@ -1,90 +1,42 @@
-"""Templated emails (plain text + HTML), rendered and sent off the request thread.
+"""The emails accounts sends, through the mail queue (mailqueue/): queued in the caller's
+transaction, built and sent by the worker, retried while the SMTP server is down.
 
-With AUTHSVC_EMAIL_ASYNC (the default; the tests turn it off) every job given to
-`run_in_background` runs on one worker thread, after the response: the request path only
-queues it. That keeps the mail server's latency out of the response, and it is what makes
-the password reset answer the same for every address: the lookup, the link and the
-rendering all happen in the job (see accounts.passwords.password_reset_request).
+A queued mail holds what is needed to build it, never a link. The password reset token,
+the verification key and the email change key are made by the builder as the mail goes
+(`password_reset_mail_build`, `email_verification_mail_build`, `email_change_mail_build`),
+so no live credential sits in the queue table waiting for an SMTP server; a mail delayed by
+an outage carries a link whose lifetime starts when it is sent. Mail without a secret (the
+notice to the old address) is queued rendered-ready as a template and its context.
 """
 
-import logging
-import queue
-import threading
-from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import close_old_connections
 from django.template.loader import render_to_string
 
-logger = logging.getLogger(__name__)
+from mailqueue.queue import mail_enqueue
+from mailqueue.registry import Built, mail_kind_register
 
-# Far more than a mail server's worth of backlog; past it jobs are dropped (and logged)
-# rather than holding memory without bound while the mail server is down.
-QUEUE_SIZE = 1000
-
-_jobs: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
-_worker: threading.Thread | None = None
-_worker_lock = threading.Lock()
+TEMPLATED_MAIL = "templated"
+RESET_MAIL = "password_reset"
+VERIFY_MAIL = "verify_email"
+EMAIL_CHANGE_MAIL = "email_change_confirm"
 
 
 def front_end_link(path: str, **params: str) -> str:
-    from urllib.parse import urlencode
-
     base = settings.AUTHSVC_FRONTEND_URL.rstrip("/")
     return f"{base}/{path.strip('/')}?{urlencode(params)}"
 
 
-def run_in_background(job: Callable[..., None], /, **kwargs) -> None:
-    """Run `job(**kwargs)` on the mail worker (inline when AUTHSVC_EMAIL_ASYNC is off)."""
-    if not settings.AUTHSVC_EMAIL_ASYNC:
-        _run(job, kwargs)
-        return
-    _worker_start()
-    try:
-        _jobs.put_nowait((job, kwargs))
-    except queue.Full:
-        logger.error("mail queue full; %s dropped", getattr(job, "__name__", job))
-
-
-def _worker_start() -> None:
-    global _worker
-    if _worker is not None and _worker.is_alive():
-        return
-    with _worker_lock:
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_work, name="authsvc-mail", daemon=True)
-            _worker.start()
-
-
-def _work() -> None:
-    while True:
-        job, kwargs = _jobs.get()
-        # The worker keeps a database connection of its own; drop it when it is too old or
-        # broken, as Django does around each request.
-        close_old_connections()
-        try:
-            _run(job, kwargs)
-        finally:
-            close_old_connections()
-            _jobs.task_done()
-
-
-def _run(job: Callable[..., None], kwargs: dict) -> None:
-    try:
-        job(**kwargs)
-    except Exception:  # the mail server's failure must not become the user's error
-        logger.exception("background job %s failed", getattr(job, "__name__", job))
-
-
 def send_templated_mail(*, template: str, to: str, context: dict) -> None:
-    """Render templates/emails/<template>_subject.txt, .txt and .html and send them, in the
-    background."""
-    run_in_background(deliver_templated_mail, template=template, to=to, context=context)
+    """Queue templates/emails/<template>_subject.txt, .txt and .html with this context (plain
+    values, stored as they are: never a link or a secret)."""
+    mail_enqueue(TEMPLATED_MAIL, to=to, params={"template": template, "to": to, "context": context})
 
 
-def deliver_templated_mail(*, template: str, to: str, context: dict) -> None:
-    """Render and send now (on the worker, or inline when it is off)."""
+def templated_mail(*, template: str, to: str, context: dict) -> EmailMultiAlternatives:
+    """Render templates/emails/<template>_subject.txt, .txt and .html into one message."""
     context = {
         "service_name": settings.AUTHSVC_SERVICE_NAME,
         "frontend_url": settings.AUTHSVC_FRONTEND_URL,
@@ -97,4 +49,22 @@ def deliver_templated_mail(*, template: str, to: str, context: dict) -> None:
         to=[to],
     )
     message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-    message.send()
+    return message
+
+
+def _templated_mail_build(params: dict) -> Built:
+    return Built(
+        templated_mail(template=params["template"], to=params["to"], context=params["context"])
+    )
+
+
+def mail_kinds_register() -> None:
+    """Called once by AccountsConfig.ready(), in every process (web and worker)."""
+    from accounts.email_change import email_change_mail_build
+    from accounts.passwords import password_reset_mail_build
+    from accounts.verification import email_verification_mail_build
+
+    mail_kind_register(TEMPLATED_MAIL, _templated_mail_build)
+    mail_kind_register(RESET_MAIL, password_reset_mail_build)
+    mail_kind_register(VERIFY_MAIL, email_verification_mail_build)
+    mail_kind_register(EMAIL_CHANGE_MAIL, email_change_mail_build)

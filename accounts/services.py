@@ -93,7 +93,8 @@ def user_register(
     issued = None
     if not settings.AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL:
         issued = session_start(user=user, client=client, amr=["pwd"])
-    transaction.on_commit(lambda: email_verification_send(user=user))
+    # Queued in this transaction: a registration that rolls back sends nothing.
+    email_verification_send(user=user)
     events.record(
         "user_registered",
         user_id=str(user.pk),

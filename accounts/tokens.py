@@ -96,4 +96,14 @@ def email_change_key_read(key: str) -> EmailChangeKey | None:
 
 
 def email_change_key_matches(key: EmailChangeKey, user) -> bool:
-    return constant_time_compare(key.account_mac, _account_mac(user))
+    return email_change_account_matches(user, key.account_mac)
+
+
+def email_change_account_mac(user) -> str:
+    """What a key made now would be bound to: queued with the email change mail, so the
+    key made when it is sent is bound to the account as it was when the change was asked."""
+    return _account_mac(user)
+
+
+def email_change_account_matches(user, account_mac: str) -> bool:
+    return constant_time_compare(account_mac, _account_mac(user))

@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     # sessions) replaces Django's.
     # The audit log, at the bottom of the project's apps: it imports none of the others.
     "audit",
+    # The mail queue, below accounts (which registers the mails it sends): no app above.
+    "mailqueue",
     "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -21,8 +21,9 @@ from .production import *
 # The test client speaks plain HTTP; production redirects such requests to HTTPS.
 SECURE_SSL_REDIRECT = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# Send in the request thread so tests read mail.outbox without waiting for a thread.
-AUTHSVC_EMAIL_ASYNC = False
+# The web process sends its queued mail itself, so tests read mail.outbox without a worker
+# (tests/conftest.py also hands the mail over at once: the tests' transaction never commits).
+AUTHSVC_MAIL_SEND_ON_COMMIT = True
 # The suite runs without `collectstatic`: WhiteNoise finds the apps' static files itself.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

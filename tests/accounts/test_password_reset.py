@@ -151,26 +151,12 @@ def test_reset_needs_csrf(api, user):
     assert mail.outbox == []
 
 
-@pytest.fixture
-def background(settings, monkeypatch):
-    """AUTHSVC_EMAIL_ASYNC on, with the queued jobs kept here instead of run by the worker."""
-    from accounts import mail as mail_module
-
-    settings.AUTHSVC_EMAIL_ASYNC = True
-    jobs = []
-
-    class Queue:
-        def put_nowait(self, item):
-            jobs.append(item)
-
-    monkeypatch.setattr(mail_module, "_jobs", Queue())
-    monkeypatch.setattr(mail_module, "_worker_start", lambda: None)
-    return jobs
-
-
-def _request_path(api, email, django_assert_num_queries) -> tuple[list, int]:
-    """What answering a reset request did: the templates it rendered, the queries it ran."""
+def _request_path(client, email, capture_on_commit) -> tuple[list[str], list[str]]:
+    """What answering a reset request did, its after-commit work included: the templates it
+    rendered, and its SQL (the statement's start, without the values)."""
+    from django.db import connection
     from django.test.signals import template_rendered
+    from django.test.utils import CaptureQueriesContext
 
     rendered = []
 
@@ -179,63 +165,82 @@ def _request_path(api, email, django_assert_num_queries) -> tuple[list, int]:
 
     template_rendered.connect(on_render)
     try:
-        with django_assert_num_queries(0):
-            response = request_reset(api, email)
+        with (
+            CaptureQueriesContext(connection) as queries,
+            capture_on_commit(execute=True),
+        ):
+            response = request_reset(client, email)
     finally:
         template_rendered.disconnect(on_render)
     assert response.status_code == 202
     assert response.json() == ACCEPTED
-    return rendered
+    return rendered, [query["sql"].split(" VALUES ")[0][:60] for query in queries]
 
 
+@pytest.mark.mail_queue
 def test_the_request_path_does_the_same_work_for_known_and_unknown_addresses(
-    client_factory, user, background, django_assert_num_queries
+    client_factory, user, settings, django_capture_on_commit_callbacks
 ):
     # Rendering the mail on the request path made a known address ~2 ms slower than an
-    # unknown one: enough to enumerate accounts by timing.
-    known_rendered = _request_path(client_factory(), user.email, django_assert_num_queries)
-    unknown_rendered = _request_path(
-        client_factory(), "nobody@example.com", django_assert_num_queries
-    )
+    # unknown one: enough to enumerate accounts by timing. Now both only queue a row.
+    settings.AUTHSVC_MAIL_SEND_ON_COMMIT = False  # as in production: the worker sends
+    from audit.models import AuthEvent
+    from mailqueue.delivery import mail_deliver_due
+    from mailqueue.models import QueuedMail
+
+    capture = django_capture_on_commit_callbacks
+    known_rendered, known_sql = _request_path(client_factory(), user.email, capture)
+    unknown_rendered, unknown_sql = _request_path(client_factory(), "nobody@example.com", capture)
 
     assert known_rendered == unknown_rendered == []
-    assert len(mail.outbox) == 0
-    # One job each, the same function with the same arguments but the address.
-    (known_job, known_kwargs), (unknown_job, unknown_kwargs) = background
-    assert known_job is unknown_job
-    assert set(known_kwargs) == set(unknown_kwargs) == {"email", "client"}
-    assert (known_kwargs["email"], unknown_kwargs["email"]) == (user.email, "nobody@example.com")
+    # The same statements: the INSERT of the queued mail, then the worker's wake-up.
+    assert known_sql == unknown_sql
+    assert known_sql[0].startswith('INSERT INTO "mailqueue_queuedmail"')
+    assert known_sql[1].startswith("SELECT pg_notify")
+    assert len(known_sql) == 2
+    assert mail.outbox == []
+    known, unknown = QueuedMail.objects.order_by("id")
+    assert (known.kind, known.to, set(known.params)) == (
+        "password_reset",
+        user.email,
+        {"email", "ip", "user_agent"},
+    )
+    assert (unknown.kind, unknown.to, set(unknown.params)) == (
+        "password_reset",
+        "nobody@example.com",
+        {"email", "ip", "user_agent"},
+    )
+    # Nothing secret waits in the queue: the link is made when the mail is built.
+    assert "token" not in str(known.params)
 
     # The worker then does the per-account part: a mail for the account, none otherwise.
-    for job, kwargs in background:
-        job(**kwargs)
+    with capture(execute=True):  # the audit rows are written when the worker commits
+        report = mail_deliver_due()
+
+    assert (report.sent, report.skipped) == (1, 1)
     assert [message.to for message in mail.outbox] == [[user.email]]
     assert link_params(mail.outbox[0])["uid"]
+    known.refresh_from_db()
+    unknown.refresh_from_db()
+    assert (known.status, unknown.status) == ("sent", "skipped")
+    assert unknown.last_error == "no active account has this address"
+    requested = AuthEvent.objects.filter(type="password_reset_requested").order_by("id")
+    assert [e.details["known"] for e in requested] == [True, False]
+    assert requested[0].user_id == user.pk
 
 
 def test_a_failing_mail_server_is_not_the_users_error(api, user, monkeypatch):
-    def refuse(*args, **kwargs):
+    from mailqueue.models import QueuedMail
+
+    def refuse(self, messages):
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
 
     assert request_reset(api, user.email).json() == ACCEPTED
-
-
-def test_background_jobs_run_on_the_mail_worker(settings):
-    import threading
-
-    from accounts.mail import run_in_background
-
-    settings.AUTHSVC_EMAIL_ASYNC = True
-    ran = threading.Event()
-    where = []
-
-    def job(*, marker):
-        where.append((marker, threading.current_thread().name))
-        ran.set()
-
-    run_in_background(job, marker="x")
-
-    assert ran.wait(timeout=10)
-    assert where == [("x", "authsvc-mail")]
+    # Not sent, not lost: queued for the worker's next attempt.
+    [row] = QueuedMail.objects.all()
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error == "ConnectionRefusedError: mail server down"
+    assert row.next_attempt_at > row.created_at
+    assert mail.outbox == []

@@ -20,7 +20,7 @@ REFERENCE = DOCS / "configuration.md"
 CONTAINER_SECTION = "Container only"
 # Code that runs in the service; a variable read here outside the settings would escape
 # the reference.
-APP_PACKAGES = ("authsvc", "audit", "accounts", "tokens", "sessions_store")
+APP_PACKAGES = ("authsvc", "audit", "mailqueue", "accounts", "tokens", "sessions_store")
 
 
 def _readers() -> set[str]:

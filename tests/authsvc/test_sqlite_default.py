@@ -49,7 +49,8 @@ def dev_server(tmp_path):
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
+        # The console email backend prints here.
+        stdout=(tmp_path / "stdout.txt").open("w"),
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
@@ -98,6 +99,11 @@ def test_embedded_default_serves_the_core_flows(dev_server):
         {"email": "smoke@example.com", "password": "correct horse battery"},
     )
     assert status == 201, body
+    # The verification mail is queued and, with no worker running, printed by the server
+    # itself right after the commit (AUTHSVC_MAIL_SEND_ON_COMMIT, on in debug).
+    printed = (tmp_path / "stdout.txt").read_text()
+    assert "Subject: Confirm your email address for authsvc" in printed
+    assert "To: smoke@example.com" in printed
     assert call("GET", "/auth/self/") == (200, call("GET", "/auth/self/")[1])
     assert call("GET", "/auth/self/")[1]["email"] == "smoke@example.com"
     first = refresh_cookie(jar)

@@ -9,6 +9,7 @@ from accounts.mfa.challenge import challenges_purge
 from audit.outbox import outbox_purge
 from audit.retention import events_purge
 from authsvc import clock
+from mailqueue.delivery import mail_purge
 from sessions_store.purge import sessions_purge
 from sessions_store.revocations import pending_tombstones_purge
 from tokens.purge import refresh_tokens_purge
@@ -20,10 +21,11 @@ class Command(BaseCommand):
         "Delete what is dead: expired refresh tokens, sessions revoked or expired more than "
         "AUTHSVC_DEAD_SESSION_RETENTION_DAYS ago (with their tokens), audit events older than "
         "AUTHSVC_AUDIT_RETENTION_DAYS, outbox events published more than "
-        "AUTHSVC_EVENTS_OUTBOX_RETENTION_HOURS ago, expired 2FA challenges, lockout streaks "
-        "and pending tombstones; lift temporary bans that have ended; retire signing "
-        "keys whose tokens have all expired. Deletes in small batches, so it is safe to run "
-        "from cron while the service is up (e.g. hourly)."
+        "AUTHSVC_EVENTS_OUTBOX_RETENTION_HOURS ago, mail sent more than "
+        "AUTHSVC_MAIL_RETENTION_HOURS ago (given up: AUTHSVC_MAIL_FAILED_RETENTION_DAYS), "
+        "expired 2FA challenges, lockout streaks and pending tombstones; lift temporary "
+        "bans that have ended; retire signing keys whose tokens have all expired. Deletes in "
+        "small batches, so it is safe to run from cron while the service is up (e.g. hourly)."
     )
 
     def add_arguments(self, parser):
@@ -59,11 +61,17 @@ class Command(BaseCommand):
             retention=timedelta(hours=settings.AUTHSVC_EVENTS_OUTBOX_RETENTION_HOURS),
             batch_size=batch_size,
         )
+        mail = mail_purge(
+            now=now,
+            retention=timedelta(hours=settings.AUTHSVC_MAIL_RETENTION_HOURS),
+            failed_retention=timedelta(days=settings.AUTHSVC_MAIL_FAILED_RETENTION_DAYS),
+            batch_size=batch_size,
+        )
         bans = bans_expired_lift()
         keys = signing_keys_retire(now=now)
         self.stdout.write(
             f"Deleted {tokens} expired refresh token(s), {sessions} dead session(s), "
-            f"{events} old event(s), {published} published outbox event(s), "
+            f"{events} old event(s), {published} published outbox event(s), {mail} old mail(s), "
             f"{leftovers} expired challenge/lockout/pending row(s); "
             f"lifted {bans} ended ban(s); retired {len(keys)} key(s)."
         )
