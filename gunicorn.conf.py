@@ -5,6 +5,7 @@ Environment: GUNICORN_BIND (default 0.0.0.0:8000), GUNICORN_WORKERS (2), GUNICOR
 """
 
 import os
+import sys
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -24,8 +25,17 @@ max_requests = 10000
 max_requests_jitter = 1000
 
 # Heartbeat files in memory: a container's /tmp may be slow or read-only.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn's own
 accesslog = "-"
 errorlog = "-"
 # No control socket file (gunicorn 24+): nothing to write on a read-only filesystem.
 control_socket_disable = True
+
+# Every line JSON, the access line with the request id of the X-Request-ID response header,
+# the path without its query string and the duration (authsvc/logs.py). The `gunicorn`
+# script does not put the project on sys.path before reading this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from authsvc.logs import ACCESS_LOG_FORMAT, gunicorn_logconfig  # noqa: E402
+
+logconfig_dict = gunicorn_logconfig()
+access_log_format = ACCESS_LOG_FORMAT
