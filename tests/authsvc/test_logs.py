@@ -361,3 +361,19 @@ def test_django_s_500_line_carries_the_id_and_the_traceback():
     assert error["message"] == "Internal Server Error: /test/plain-boom/"
     assert "RuntimeError: the plain view broke" in error["exc_info"]
     assert "SECRET" not in logged.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_readiness_check_s_line_names_the_request(client, monkeypatch):
+    def refused():
+        raise OSError("connection refused")
+
+    monkeypatch.setattr("authsvc.views._session_store_answers", refused)
+    with captured_logs() as logged:
+        response = client.get("/readyz")
+
+    # The checks run on threads of their own; their lines still name the request.
+    [line] = [line for line in lines(logged) if line["logger"] == "authsvc.views"]
+    assert "session_store" in line["message"]
+    assert line["request_id"] == response["X-Request-ID"]
+
