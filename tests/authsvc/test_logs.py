@@ -24,6 +24,8 @@ from authsvc.logs import (
     ACCESS_LOG_FORMAT,
     GunicornAccessFormatter,
     JsonFormatter,
+    RequestIdFilter,
+    StripQueryFilter,
     TextFormatter,
     current_request_id,
     logging_config,
@@ -137,6 +139,35 @@ def test_the_text_format_is_one_readable_line_plus_the_traceback():
         first,
     )
     assert trace[0].startswith("Traceback") and trace[-1] == "ValueError: boom"
+
+
+def test_the_settings_send_every_logger_to_the_one_json_handler():
+    # pytest adds capture handlers of its own beside the settings' one.
+    [handler] = [h for h in logging.getLogger().handlers if h.formatter.__class__ is JsonFormatter]
+    assert any(isinstance(f, RequestIdFilter) for f in handler.filters)
+    # Django's own text handlers are gone; its lines reach the one above.
+    for name in ("django", "django.server", "django.request", "authsvc.events"):
+        logger = logging.getLogger(name)
+        assert logger.handlers == [] and logger.propagate, name
+    # SQL statements with their parameters, never, even with DJANGO_LOG_LEVEL=DEBUG.
+    config = logging_config(level="DEBUG", log_format="json")
+    assert config["loggers"]["django.db.backends"]["level"] == "INFO"
+
+
+def test_the_development_server_s_request_line_loses_its_query():
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        ("GET /auth/google/callback/?code=SECRET&state=x HTTP/1.1", "302", "0"),
+        None,
+    )
+
+    StripQueryFilter().filter(record)
+
+    assert record.getMessage() == '"GET /auth/google/callback/ HTTP/1.1" 302 0'
 
 
 def test_an_unknown_format_is_refused_at_start_up():
@@ -376,4 +407,3 @@ def test_a_readiness_check_s_line_names_the_request(client, monkeypatch):
     [line] = [line for line in lines(logged) if line["logger"] == "authsvc.views"]
     assert "session_store" in line["message"]
     assert line["request_id"] == response["X-Request-ID"]
-
