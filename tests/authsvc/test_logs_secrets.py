@@ -255,3 +255,29 @@ def test_through_gunicorn_every_line_is_json_names_its_request_and_holds_no_secr
     # The application's own lines of a request name it too: the login that failed.
     [failed] = [line for line in logged if line.get("event") == "login_failed"]
     assert failed["request_id"] == stranger.answers[0][3]
+
+
+def test_through_gunicorn_a_trusted_proxy_s_id_is_the_access_line_s(transactional_db, tmp_path):
+    server = LiveServer(
+        database_url=database_url(),
+        redis_url=settings.REDIS_URL,
+        keys_dir=str(tmp_path / "keys"),
+        log=tmp_path / "gunicorn.log",
+        gunicorn_args=("-c", "gunicorn.conf.py", "--workers", "1"),
+        AUTHSVC_TRUSTED_PROXY_COUNT="1",
+    )
+    with server:
+        proxied = Http(server.base)
+        for offered in ("lb-7f3a:0001", "not well formed!"):
+            proxied.call("GET", "/nowhere", headers={"X-Request-ID": offered})
+    text = server.log.read_text()
+
+    (_, _, _, kept), (_, _, _, replaced) = proxied.answers
+    assert kept == "lb-7f3a:0001"
+    assert len(replaced) == 32 and replaced != "not well formed!"
+    access = [line for line in lines(text) if line["logger"] == "gunicorn.access"]
+    assert [line["request_id"] for line in access if line["path"] == "/nowhere"] == [
+        kept,
+        replaced,
+    ]
+    assert "not well formed!" not in text
