@@ -146,6 +146,7 @@ class TextFormatter(JsonFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = self.to_dict(record)
+        line["request_id"] = line["request_id"] or "-"
         text = "{timestamp} {level} {logger} [{request_id}] {message}".format(
             **{key: line.pop(key) for key in ("timestamp", "level", "logger", "request_id")},
             message=line.pop("message"),

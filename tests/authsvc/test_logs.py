@@ -134,7 +134,7 @@ def test_the_text_format_is_one_readable_line_plus_the_traceback():
 
     first, *trace = text.splitlines()
     assert re.fullmatch(
-        RFC3339_UTC.pattern + r" ERROR tests\.logs\.formatter \[None\] failed "
+        RFC3339_UTC.pattern + r" ERROR tests\.logs\.formatter \[-\] failed "
         r'\{"event":"x"\}',
         first,
     )
