@@ -30,7 +30,7 @@ run: $(STAMP)
 	@echo "  First admin:  DJANGO_DEBUG=1 $(BIN)/python manage.py createsuperuser"
 	@echo "  Admin site:   http://127.0.0.1:8000/admin/"
 	@echo ""
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=1 AUTHSVC_LOG_FORMAT=$${AUTHSVC_LOG_FORMAT:-text} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## services: start PostgreSQL and Redis if they are down, fail clearly if unreachable
 services:

@@ -7,6 +7,7 @@ real gunicorn started with it serves, then on SIGTERM finishes the request in fl
 """
 
 import os
+import sys
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -53,3 +54,12 @@ accesslog = "-"
 errorlog = "-"
 # No control socket file (gunicorn 24+): nothing to write on a read-only filesystem.
 control_socket_disable = True
+
+# Every line JSON, the access line with the request id of the X-Request-ID response header,
+# the path without its query string and the duration (authsvc/logs.py). The `gunicorn`
+# script does not put the project on sys.path before reading this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from authsvc.logs import ACCESS_LOG_FORMAT, gunicorn_logconfig  # noqa: E402
+
+logconfig_dict = gunicorn_logconfig()
+access_log_format = ACCESS_LOG_FORMAT

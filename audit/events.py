@@ -61,7 +61,8 @@ def record(
         "user_agent": client.user_agent if client else None,
         **details,
     }
-    logger.info(json.dumps(line, default=str, separators=(",", ":")))
+    # The line's fields, not a JSON string in its message (authsvc/logs.py writes them).
+    logger.info("%s", event, extra={"fields": _loggable(line)})
     # For other services, in the caller's transaction (never detached, never on commit): a
     # rolled-back change must publish nothing, a committed one must not lose its event.
     outbox_record(event, user_id=user_id, sid=sid, details=details, at=at)
@@ -77,6 +78,10 @@ def record(
         "details": {key: _small(value) for key, value in details.items()},
     }
     _persist(row)
+
+
+def _loggable(line: dict) -> dict:
+    return json.loads(json.dumps(line, default=str))
 
 
 def _small(value):

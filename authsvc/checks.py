@@ -236,3 +236,18 @@ def check_cors(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register(Tags.security)
+def check_log_format(app_configs, **kwargs):
+    """Outside debug every line is JSON: collectors parse it, and a multi-line traceback in
+    text would be split into lines that name no request."""
+    if settings.AUTHSVC_LOG_FORMAT != "json" and not settings.DEBUG:
+        return [
+            Error(
+                f"AUTHSVC_LOG_FORMAT={settings.AUTHSVC_LOG_FORMAT!r} outside debug.",
+                hint="Leave it at json; text is for reading `make run` in a terminal.",
+                id="authsvc.E090",
+            )
+        ]
+    return []

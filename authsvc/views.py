@@ -2,6 +2,7 @@
 authentication, no DRF."""
 
 import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -158,8 +159,14 @@ def _run_checks(checks: dict[str, Callable[[], None]], *, within: float) -> dict
         else:
             results[name] = "ok"
 
+    # Each in a copy of the request's context: a failing check's line names the request.
     threads = [
-        threading.Thread(target=run, args=item, name=f"authsvc-readyz-{item[0]}", daemon=True)
+        threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(run, *item),
+            name=f"authsvc-readyz-{item[0]}",
+            daemon=True,
+        )
         for item in checks.items()
     ]
     deadline = time.monotonic() + within

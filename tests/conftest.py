@@ -218,3 +218,8 @@ def basic_auth(client_id: str, secret: str) -> str:
     """The `HTTP_AUTHORIZATION` value of RFC 6749 §2.3.1's client_secret_basic."""
     raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
     return "Basic " + base64.b64encode(raw).decode()
+
+
+def logged_events(caplog) -> list[dict]:
+    """The security events' log lines (`audit.events`), as the fields each line carries."""
+    return [record.fields for record in caplog.records if record.name == "authsvc.events"]

@@ -22,6 +22,10 @@ on `error`, never on `detail`. Any path not listed here (the admin site under
 `/admin/` aside) answers `404 {"error": "not_found"}`; trailing slashes are exact:
 `/auth/login` is a 404, not a redirect.
 
+**Request ids.** Every response, errors included, carries `X-Request-ID`: the id under
+which the service logged the request (a trusted proxy's `X-Request-ID` when it sent a
+well-formed one, else a new one). Quote it when reporting a problem.
+
 **Cookies.** Browsers authenticate with two HttpOnly cookies: `access_token` (the
 access JWT; `Path=/`, `SameSite=Lax`) and `refresh_token` (an opaque random token, not
 a JWT; `Path=/auth/`, `SameSite=Strict`). Both are `Secure` unless

@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from authsvc.errors import ERROR_CODES
 from authsvc.schema.document import INFO, SECURITY_SCHEMES, TAGS
-from authsvc.schema.responses import UNAVAILABLE
+from authsvc.schema.responses import REQUEST_ID, UNAVAILABLE
 
 # --- The plain Django views -----------------------------------------------------------------
 
@@ -23,6 +23,7 @@ def operation(**spec):
 
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
+REQUEST_ID_REF = {"$ref": "#/components/headers/X-Request-ID"}
 
 
 def error_content(example_code: str | None = None, schema=None) -> dict:
@@ -55,6 +56,18 @@ def postprocess(result, generator, request, public):
     components["securitySchemes"] = SECURITY_SCHEMES
     responses = components.setdefault("responses", {})
     responses.setdefault(UNAVAILABLE.name, _unavailable_component(components))
+    components.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID
+    answers = [
+        answer
+        for item in result["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for answer in operation.get("responses", {}).values()
+    ]
+    for answer in [*answers, *responses.values()]:
+        # A `$ref` answer gets it from the component it names.
+        if "$ref" not in answer:
+            answer["headers"] = {**answer.get("headers", {}), "X-Request-ID": REQUEST_ID_REF}
     return {
         "openapi": result["openapi"],
         "info": INFO,

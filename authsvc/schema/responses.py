@@ -58,6 +58,12 @@ RETRY_AFTER = {
     "description": "Seconds until the limit resets.",
     "schema": {"type": "integer", "minimum": 1},
 }
+# On every answer (authsvc/logs.py); `plain.postprocess` adds it to each response.
+REQUEST_ID = {
+    "description": "This request's id, which every log line of the request names: the "
+    "trusted proxy's `X-Request-ID` when it sent a well-formed one, else a new one.",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+}
 CSRF_FAILED_EXAMPLE = {
     "error": "csrf_failed",
     "detail": "CSRF verification failed: CSRF token missing.",

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from authsvc.logs import logging_config
+
 from .env import database_from_url, db_watch_seconds, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -53,6 +55,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every answer carries X-Request-ID and every log line of the request its id
+    # (authsvc/logs.py), the HTTPS redirect and static files included.
+    "authsvc.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response, static files included (authsvc/csp.py).
     "authsvc.csp.ContentSecurityPolicyMiddleware",
@@ -180,23 +185,10 @@ AUTHSVC_TRUSTED_PROXY_COUNT = env_int("AUTHSVC_TRUSTED_PROXY_COUNT", 0, minimum=
 AUTHSVC_FRONTEND_URL = env_str("AUTHSVC_FRONTEND_URL", "http://localhost:8000/")
 
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "event": {"format": "%(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "events": {"class": "logging.StreamHandler", "formatter": "event"},
-    },
-    "loggers": {
-        "authsvc.events": {"handlers": ["events"], "level": "INFO", "propagate": False},
-        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-}
+# One JSON object per line on stdout, with the request id (authsvc/logs.py); `text` is for
+# reading `make run` in a terminal, and the system checks refuse it outside debug.
+AUTHSVC_LOG_FORMAT = env_str("AUTHSVC_LOG_FORMAT", "json")
+LOGGING = logging_config(level=LOG_LEVEL, log_format=AUTHSVC_LOG_FORMAT)
 
 # `make bench` mounts its two floors (a bare JsonResponse and a bare DRF view) next to the
 # real endpoints; never on otherwise.

@@ -135,3 +135,12 @@ def test_every_error_code_is_documented_where_it_is_answered(generated):
     named = set(re.findall(r"`(?:\d{3} )?(\w+)`", text)) | set(re.findall(r"error: (\w+)", text))
 
     assert sorted(set(ERROR_CODES) - named) == []
+
+
+def test_every_answer_documents_the_request_id_header(generated):
+    header = generated["components"]["headers"]["X-Request-ID"]
+    assert re.fullmatch(header["schema"]["pattern"], "0123456789abcdef" * 2)
+    for path, method, operation in _operations(generated):
+        for status, answer in operation["responses"].items():
+            headers = _resolve(generated, answer).get("headers", {})
+            assert "X-Request-ID" in headers, (path, method, status)
