@@ -104,18 +104,20 @@ def test_send_queued_mail_sends_and_exits_cleanly_on_sigterm(settings, smtp):
         [sys.executable, "manage.py", "send_queued_mail"],
         cwd=settings.BASE_DIR,
         env=env,
-        stderr=subprocess.PIPE,
+        # The log lines (JSON, authsvc/logs.py) go to stdout with everything else.
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     try:
         assert wait_for(lambda: smtp.recipients == ["old@example.com"], 20, step=0.05)
         worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=10)
+        output, _ = worker.communicate(timeout=10)
     finally:
         if worker.poll() is None:
             worker.kill()
     assert worker.returncode == 0
-    assert "mail worker stopped" in stderr
+    assert "mail worker stopped" in output
     [message] = smtp.messages
     assert message["From"] == "authsvc <no-reply@example.com>"
     assert "from old@example.com to n@example.com" in message.get_body(
