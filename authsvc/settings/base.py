@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it times every answer and sees its final status (authsvc/metrics.py).
+    "authsvc.metrics.RequestMetrics",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response, static files included (authsvc/csp.py).
     "authsvc.csp.ContentSecurityPolicyMiddleware",
