@@ -20,10 +20,22 @@ import time
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from authsvc.http import client_ip
+
+# No `_created` series: multiprocess mode has none, so one process must not have them either
+# (the same exposition whether or not gunicorn runs it).
+disable_created_metrics()
 
 # --- Requests -------------------------------------------------------------------------------
 
@@ -37,6 +49,14 @@ REQUEST_DURATION = Histogram(
     "authsvc_http_request_duration_seconds",
     "Time from the first middleware to the response, by route pattern, method and status.",
     ["route", "method", "status"],
+)
+
+# Summed over the live workers: a worker that died mid-request takes its count with it
+# (gunicorn.conf.py's child_exit hook removes its file).
+REQUESTS_IN_PROGRESS = Gauge(
+    "authsvc_http_requests_in_progress",
+    "Requests being answered now, over every live worker.",
+    multiprocess_mode="livesum",
 )
 
 # --- Authentication -------------------------------------------------------------------------
@@ -233,7 +253,11 @@ class RequestMetrics:
 
     def __call__(self, request):
         start = time.perf_counter()
-        response = self.get_response(request)
+        REQUESTS_IN_PROGRESS.inc()
+        try:
+            response = self.get_response(request)
+        finally:
+            REQUESTS_IN_PROGRESS.dec()
         method = request.method if request.method in KNOWN_METHODS else "other"
         REQUEST_DURATION.labels(route_label(request), method, str(response.status_code)).observe(
             time.perf_counter() - start
