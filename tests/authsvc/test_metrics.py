@@ -57,10 +57,8 @@ def test_a_client_outside_the_allowed_ips_is_refused():
 
 
 def test_loopback_may_read_it_by_default(settings):
-    assert settings.AUTHSVC_METRICS_ALLOWED_IPS == (
-        ip_network("127.0.0.1/32"),
-        ip_network("::1/128"),
-    )
+    allowed = settings.AUTHSVC_METRICS_ALLOWED_IPS
+    assert allowed == (ip_network("127.0.0.1/32"), ip_network("::1/128"))
     for address in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
         response = get_metrics(REMOTE_ADDR=address)
         assert response.status_code == 200, address
