@@ -57,6 +57,7 @@ class _Stats:
     def sent(self, count: int) -> None:
         with self._lock:
             self.published += count
+        metrics.relay_published(count)
 
 
 stats = _Stats()

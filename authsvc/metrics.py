@@ -16,6 +16,7 @@ This module is one of authsvc's shared modules, below `audit`: it imports no app
 """
 
 import ipaddress
+import os
 import time
 
 from django.conf import settings
@@ -36,6 +37,11 @@ from authsvc.http import client_ip
 # No `_created` series: multiprocess mode has none, so one process must not have them either
 # (the same exposition whether or not gunicorn runs it).
 disable_created_metrics()
+
+if settings.PROMETHEUS_MULTIPROC_DIR:
+    # Set for a whole container, it also reaches `manage.py` commands that gunicorn.conf.py
+    # never prepared a directory for; their counters (the relay's) need one to start.
+    os.makedirs(settings.PROMETHEUS_MULTIPROC_DIR, mode=0o700, exist_ok=True)
 
 # --- Requests -------------------------------------------------------------------------------
 
@@ -122,9 +128,14 @@ SECURITY_EVENTS = Counter(
     "Every security event recorded (the security log's `event`), by event name.",
     ["event"],
 )
+# Counted in the relay's process (`manage.py relay_events`), exposed by its own
+# `--metrics-port` (see `serve_this_process`).
 RELAY_ERRORS = Counter(
     "authsvc_events_relay_errors",
-    "Failed attempts of the events relay (`manage.py relay_events`) to publish the outbox.",
+    "Failed attempts of the events relay to publish the outbox (Redis or PostgreSQL down).",
+)
+RELAY_PUBLISHED = Counter(
+    "authsvc_events_relay_published", "Outbox events the relay published to the stream."
 )
 
 # Security events whose count is a login outcome (events.record's names).
@@ -213,6 +224,10 @@ def relay_error() -> None:
     RELAY_ERRORS.inc()
 
 
+def relay_published(count: int) -> None:
+    RELAY_PUBLISHED.inc(count)
+
+
 def _inc_all(counters: list) -> None:
     for counter in counters:
         counter.inc()
@@ -298,3 +313,12 @@ def exposition(*extra_collectors) -> bytes:
     for collector in extra_collectors:
         registry.register(collector)
     return generate_latest(registry)
+
+
+def serve_this_process(*, port: int, address: str):
+    """Serve this process's metrics on their own port, for a process that is not behind
+    gunicorn (the events relay): prometheus_client's HTTP server, in a daemon thread. It has
+    no allow-list: bind it to an address only the scraper can reach."""
+    from prometheus_client import start_http_server
+
+    return start_http_server(port, addr=address, registry=REGISTRY)

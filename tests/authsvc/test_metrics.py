@@ -140,6 +140,7 @@ FAMILIES = {
     "authsvc_introspections": "counter",
     "authsvc_security_events": "counter",
     "authsvc_events_relay_errors": "counter",
+    "authsvc_events_relay_published": "counter",
     "authsvc_events_outbox_lag_seconds": "gauge",
 }
 
