@@ -128,11 +128,11 @@ SECURITY_EVENTS = Counter(
     "Every security event recorded (the security log's `event`), by event name.",
     ["event"],
 )
-# Counted in the relay's process (`manage.py relay_events`), exposed by its own
-# `--metrics-port` (see `serve_this_process`).
+# Counted by the process that publishes: a web worker's fast path (audit/fastpath.py), or
+# the relay (`manage.py relay_events`), which serves them on its `--metrics-port`.
 RELAY_ERRORS = Counter(
     "authsvc_events_relay_errors",
-    "Failed attempts of the events relay to publish the outbox (Redis or PostgreSQL down).",
+    "Failed attempts to publish the outbox to the stream (Redis or PostgreSQL down).",
 )
 RELAY_PUBLISHED = Counter(
     "authsvc_events_relay_published", "Outbox events the relay published to the stream."
