@@ -386,3 +386,12 @@ def test_no_password_or_token_reaches_a_label(client_factory, user):
 
     assert DEFAULT_PASSWORD not in text and "Sekrit-password-0" not in text
     assert user.email not in text and browser.cookie("refresh_token") not in text
+
+
+def test_metrics_open_to_every_address_are_warned_about(settings):
+    from authsvc.checks import check_metrics_allowed_ips
+
+    assert check_metrics_allowed_ips(None) == []
+    settings.AUTHSVC_METRICS_ALLOWED_IPS = _networks("X", ["10.0.0.0/8", "0.0.0.0/0"])
+
+    assert [warning.id for warning in check_metrics_allowed_ips(None)] == ["authsvc.W005"]
