@@ -15,6 +15,7 @@ up; without it (runserver, tests) the default registry of the one process is use
 This module is one of authsvc's shared modules, below `audit`: it imports no app.
 """
 
+import collections
 import ipaddress
 import os
 import time
@@ -183,8 +184,8 @@ def _increments(event: str, details: dict) -> list:
 def event_recorded(event: str, details: dict) -> None:
     """Count a security event (`audit.events.record`): once it is committed, as its row is,
     or at once for an attempt, which happened whatever the transaction does next."""
-    counters = _increments(event, details)
-    _when_committed(lambda: _inc_all(counters), now=event.endswith(_ATTEMPT_SUFFIXES))
+    counts = [(counter, 1) for counter in _increments(event, details)]
+    _when_committed(lambda: _inc_all(counts), now=event.endswith(_ATTEMPT_SUFFIXES))
 
 
 def session_events(event_type: str, events: list[tuple]) -> None:
@@ -192,12 +193,15 @@ def session_events(event_type: str, events: list[tuple]) -> None:
     started or revoked passes there once, whatever the door, with its kind or reason.
     Counted when the caller's transaction commits: a rolled-back revocation ended nothing."""
     if event_type == "session.created":
-        counters = [SESSIONS_CREATED.labels(data.get("kind", "")) for _, _, data in events]
+        metric, label = SESSIONS_CREATED, "kind"
     elif event_type == "session.revoked":
-        counters = [SESSION_REVOCATIONS.labels(data.get("reason", "")) for _, _, data in events]
+        metric, label = SESSION_REVOCATIONS, "reason"
     else:
         return
-    _when_committed(lambda: _inc_all(counters))
+    # A "log out everywhere" revokes many sessions with one reason: one increment of many.
+    by_label = collections.Counter(data.get(label, "") for _, _, data in events)
+    counts = [(metric.labels(value), amount) for value, amount in by_label.items()]
+    _when_committed(lambda: _inc_all(counts))
 
 
 def refresh_invalid() -> None:
@@ -228,9 +232,9 @@ def relay_published(count: int) -> None:
     RELAY_PUBLISHED.inc(count)
 
 
-def _inc_all(counters: list) -> None:
-    for counter in counters:
-        counter.inc()
+def _inc_all(counts: list[tuple]) -> None:
+    for counter, amount in counts:
+        counter.inc(amount)
 
 
 def _when_committed(count, *, now: bool = False) -> None:
