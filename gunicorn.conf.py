@@ -63,3 +63,54 @@ from authsvc.logs import ACCESS_LOG_FORMAT, gunicorn_logconfig  # noqa: E402
 
 logconfig_dict = gunicorn_logconfig()
 access_log_format = ACCESS_LOG_FORMAT
+
+# --- Metrics: prometheus_client's multiprocess mode (GET /metrics, docs/operators.md) --------
+# Each worker counts in its own files in PROMETHEUS_MULTIPROC_DIR and a scrape adds them all
+# up, so whichever worker answers /metrics speaks for the whole instance. prometheus_client
+# chooses its mode when first imported, so the variable is settled here, in the master,
+# before any worker loads the application.
+_METRICS_PREPARED = "AUTHSVC_METRICS_DIR_PREPARED"
+
+
+def _metrics_dir_prepare() -> None:
+    import glob
+    import tempfile
+
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path and os.environ.get(_METRICS_PREPARED) == path:
+        # The configuration is read again on SIGHUP, and a re-executed master (SIGUSR2)
+        # inherits it: the instance goes on, and so must its counters.
+        return
+    if not path:
+        # A private directory, in memory where there is one; removed by `on_exit`.
+        parent = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
+        path = tempfile.mkdtemp(prefix="authsvc-metrics-", dir=parent)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        os.environ["AUTHSVC_METRICS_DIR_OWNED"] = path
+    else:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        # A previous run's files would be counted again (and its dead workers' live gauges
+        # would linger): a new instance starts from zero, as Prometheus expects of a restart.
+        for stale in glob.glob(os.path.join(path, "*.db")):
+            os.remove(stale)
+    os.environ[_METRICS_PREPARED] = path
+
+
+_metrics_dir_prepare()
+
+
+def child_exit(server, worker):
+    # A dead worker's gauges of the live modes must stop counting; its counters stay (what
+    # it counted happened), added up with the others'.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    import shutil
+
+    owned = os.environ.get("AUTHSVC_METRICS_DIR_OWNED")
+    # After SIGUSR2 the new master (`reexec_pid`, while it runs) still uses the directory.
+    if owned and not server.reexec_pid:
+        shutil.rmtree(owned, ignore_errors=True)

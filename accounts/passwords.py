@@ -17,7 +17,7 @@ from accounts.services import password_check
 from accounts.tokens import reset_tokens
 from audit import events
 from authsvc.http import ClientInfo
-from authsvc.ratelimit import RateLimited
+from authsvc.ratelimit import ACCOUNT_LOCKOUT, RateLimited
 from mailqueue.queue import mail_enqueue
 from mailqueue.registry import Built
 from sessions_store.services import user_sessions_revoke
@@ -31,7 +31,7 @@ def password_change(
     # transaction, whose rollback on a wrong password would erase the count.
     attempt = lockout.login_attempt_start(email)
     if attempt.wait:
-        raise RateLimited(retry_after=attempt.wait)
+        raise RateLimited(retry_after=attempt.wait, group=ACCOUNT_LOCKOUT)
     with transaction.atomic():
         _password_change(user_id, session_id, current_password, new_password, client)
 

@@ -28,7 +28,7 @@ from accounts.roles import role_default_grant
 from accounts.verification import email_verification_send
 from audit import events
 from authsvc.http import ClientInfo
-from authsvc.ratelimit import RateLimited
+from authsvc.ratelimit import ACCOUNT_LOCKOUT, RateLimited
 from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
 from tokens.services import IssuedTokens, session_start
 
@@ -143,7 +143,7 @@ def password_verify(
         events.record(
             f"{attempt}_throttled", user_id=user_id, sid=sid, client=client, wait=state.wait
         )
-        raise RateLimited(retry_after=state.wait)
+        raise RateLimited(retry_after=state.wait, group=ACCOUNT_LOCKOUT)
     if user is None or not user.has_usable_password():
         # Hash anyway, so an unknown email costs the same time as a wrong password
         # (the reason Django's ModelBackend does this, ticket #20760).

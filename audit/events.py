@@ -24,7 +24,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from audit.models import AuthEvent
 from audit.outbox import outbox_record
-from authsvc import clock
+from authsvc import clock, metrics
 from authsvc.http import ClientInfo
 
 logger = logging.getLogger("authsvc.events")
@@ -63,6 +63,7 @@ def record(
     }
     # The line's fields, not a JSON string in its message (authsvc/logs.py writes them).
     logger.info("%s", event, extra={"fields": _loggable(line)})
+    metrics.event_recorded(event, details)
     # For other services, in the caller's transaction (never detached, never on commit): a
     # rolled-back change must publish nothing, a committed one must not lose its event.
     outbox_record(event, user_id=user_id, sid=sid, details=details, at=at)

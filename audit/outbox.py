@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 
 from audit.event_types import EVENT_TYPES, data_fields
-from authsvc import clock
+from authsvc import clock, metrics
 from authsvc.batching import delete_in_batches
 
 
@@ -83,6 +83,9 @@ def outbox_append_many(event_type: str, events: list[tuple], *, at: datetime | N
     """One row per `(user_id, session_id, data)`, in one INSERT, in the caller's transaction."""
     from audit.models import OutboxEvent
 
+    # Counted whether or not other services hear of them: the one place every session's
+    # start and end passes, with its kind or reason.
+    metrics.session_events(event_type, events)
     if not events or not events_enabled():
         return
     if event_type not in EVENT_TYPES:

@@ -32,7 +32,7 @@ from django.db import connection
 from django.db.models import Min
 
 from audit.models import OutboxEvent
-from authsvc import clock
+from authsvc import clock, metrics
 
 logger = logging.getLogger("authsvc.relay")
 
@@ -52,10 +52,12 @@ class _Stats:
     def failed(self) -> None:
         with self._lock:
             self.errors += 1
+        metrics.relay_error()
 
     def sent(self, count: int) -> None:
         with self._lock:
             self.published += count
+        metrics.relay_published(count)
 
 
 stats = _Stats()

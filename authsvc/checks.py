@@ -251,3 +251,19 @@ def check_log_format(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_metrics_allowed_ips(app_configs, **kwargs):
+    everyone = [str(net) for net in settings.AUTHSVC_METRICS_ALLOWED_IPS if net.prefixlen == 0]
+    if not everyone:
+        return []
+    return [
+        Warning(
+            "AUTHSVC_METRICS_ALLOWED_IPS lets every address read /metrics "
+            f"({', '.join(everyone)}).",
+            hint="The metrics tell an attacker how logins, lockouts and rate limits are going; "
+            "allow only the scraper's network.",
+            id="authsvc.W005",
+        )
+    ]

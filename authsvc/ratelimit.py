@@ -20,17 +20,29 @@ from django.conf import settings
 from django.core.cache import caches
 from django_ratelimit.core import ALL, _get_window, _make_cache_key, _split_rate, get_usage
 
+from authsvc import metrics
 from authsvc.errors import ServiceError
 from authsvc.http import client_ip
 
+# The groups of the limits that are not django-ratelimit counters: the per-account password
+# lockout (accounts/lockout.py) and the per-account 2FA code throttle (accounts/mfa/codes.py).
+ACCOUNT_LOCKOUT = "account_lockout"
+MFA_CODE_THROTTLE = "mfa_code"
+
 
 class RateLimited(ServiceError):
+    """Over a limit; `group` names which (a key of AUTHSVC_RATE_LIMITS, or one of the two
+    per-account throttles above). Every refusal is made here, so this is where it is counted
+    (the `authsvc_rate_limited_total` metric)."""
+
     code = "rate_limited"
     kind = "rate_limited"
 
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, *, group: str):
         super().__init__()
         self.retry_after = max(1, int(retry_after))
+        self.group = group
+        metrics.rate_limited(group)
 
 
 def _digest(value: str) -> str:
@@ -54,7 +66,7 @@ def rate_limit(request, *, group: str, key: str, rate: str | None = None) -> Non
         increment=True,
     )
     if usage is not None and usage["should_limit"]:
-        raise RateLimited(retry_after=usage["time_left"])
+        raise RateLimited(retry_after=usage["time_left"], group=group)
 
 
 def rate_limit_ip(request, group: str) -> None:

@@ -13,6 +13,7 @@ urlpatterns = [
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics_view, name="metrics"),
     path("openapi.yaml", views.openapi_view, name="openapi"),
     path("api/schema/", apidocs.schema_view, name="api-schema"),
     path("api/docs/", apidocs.swagger_ui_view, name="api-docs"),
@@ -29,7 +30,7 @@ if settings.AUTHSVC_BENCH:
 
 urlpatterns += [
     # Everything else is a JSON 404, in debug too: API clients never get an HTML page.
-    re_path(r"^(?!admin/)", views.not_found),
+    re_path(r"^(?!admin/)", views.not_found, name="not-found"),
 ]
 
 handler400 = "authsvc.errors.bad_request"

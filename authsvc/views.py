@@ -1,5 +1,5 @@
-"""Liveness and readiness probes and the OpenAPI document: plain Django views, no
-authentication, no DRF."""
+"""Liveness and readiness probes, the metrics and the OpenAPI document: plain Django views,
+no authentication, no DRF."""
 
 import contextlib
 import contextvars
@@ -11,10 +11,13 @@ from collections.abc import Callable
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.utils import DatabaseError
 from django.http import HttpResponse, JsonResponse
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from audit.metrics import OutboxLagCollector
+from authsvc import metrics
 from authsvc.apidocs import openapi_yaml
 from authsvc.errors import error_body
-from authsvc.http import get_only
+from authsvc.http import get_only, response_no_store
 from authsvc.schema import ERROR_REF, operation
 from sessions_store.backends import get_session_store
 
@@ -192,6 +195,52 @@ def _database_answers() -> None:
 
 def _session_store_answers() -> None:
     get_session_store().ping()
+
+
+@operation(
+    tags=["operations"],
+    operationId="metrics",
+    summary="Prometheus metrics",
+    description="""\
+The Prometheus text exposition of every gunicorn worker of this instance: request
+latency by route, logins, 2FA, refreshes, revocations, rate-limit refusals, the events
+outbox's lag (docs/operators.md, "Metrics", lists them). Only clients whose IP (the
+one `AUTHSVC_TRUSTED_PROXY_COUNT` designates) is in `AUTHSVC_METRICS_ALLOWED_IPS`
+(default loopback only) may read it; anyone else gets `403 permission_denied`.
+Exempt from the HTTPS redirect, so a scraper may use plain HTTP.
+""",
+    responses={
+        "200": {
+            "description": "The metrics.",
+            "content": {
+                "text/plain": {
+                    "schema": {
+                        "type": "string",
+                        "description": "Prometheus text exposition format 0.0.4.",
+                    }
+                }
+            },
+        },
+        "403": {
+            "description": "The client IP is not in `AUTHSVC_METRICS_ALLOWED_IPS`.",
+            "content": {
+                "application/json": {
+                    "schema": ERROR_REF,
+                    "example": {
+                        "error": "permission_denied",
+                        "detail": "You do not have permission to perform this action.",
+                    },
+                }
+            },
+        },
+    },
+)
+@get_only
+def metrics_view(request):
+    if not metrics.scrape_allowed(request):
+        return JsonResponse(error_body("permission_denied"), status=403)
+    body = metrics.exposition(OutboxLagCollector())
+    return response_no_store(HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4))
 
 
 @operation(

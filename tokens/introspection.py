@@ -8,6 +8,7 @@ while its client is active with the same secret version. Anything else, forged, 
 revoked, a refresh token, garbage, is `{"active": false}` and nothing more.
 """
 
+from authsvc import metrics
 from sessions_store.selectors import session_snapshot
 from tokens.access import access_token_verify
 from tokens.exceptions import TokenInvalid
@@ -17,6 +18,12 @@ INACTIVE = {"active": False}
 
 
 def token_introspect(raw: str) -> dict:
+    answer = _introspect(raw)
+    metrics.introspected(token_type=answer.get("token_type"), active=answer["active"])
+    return answer
+
+
+def _introspect(raw: str) -> dict:
     try:
         claims = access_token_verify(raw)
     except TokenInvalid:

@@ -18,7 +18,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
 
 from audit import events
-from authsvc import clock
+from authsvc import clock, metrics
 from authsvc.http import ClientInfo
 from authsvc.ratelimit import rate_limit
 from sessions_store.models import Session
@@ -100,8 +100,14 @@ def refresh_token_rotate(*, raw: str | None, client: ClientInfo) -> IssuedTokens
     its creation): the successor's expiry is capped there, and after it the token is invalid.
     """
     if not raw or len(raw) > REFRESH_TOKEN_MAX_LENGTH:
+        metrics.refresh_invalid()
         raise TokenInvalid()
-    outcome = _rotate(raw, client)
+    try:
+        outcome = _rotate(raw, client)
+    except TokenInvalid:
+        # No event for these (a stale tab's cookie is routine), so counted here.
+        metrics.refresh_invalid()
+        raise
     if isinstance(outcome, _ReuseDetected):
         session_revoke(session_id=outcome.session_id, reason="refresh_token_reused")
         events.record(

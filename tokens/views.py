@@ -3,6 +3,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.response import Response
 
+from authsvc import metrics
 from authsvc.api import PublicAPIView
 from authsvc.http import client_info, get_only
 from authsvc.ratelimit import rate_limit_ip
@@ -164,7 +165,9 @@ when it meets an unknown `kid`. Other methods than GET and HEAD answer
 @get_only
 def jwks_view(request):
     body, etag = get_keyring().jwks()
-    if request.headers.get("If-None-Match") == etag:
+    not_modified = request.headers.get("If-None-Match") == etag
+    metrics.jwks_fetched(not_modified=not_modified)
+    if not_modified:
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(body, content_type="application/json")

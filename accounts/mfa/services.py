@@ -34,8 +34,9 @@ from accounts.mfa.devices import user_has_totp
 from accounts.mfa.qr import qr_svg
 from accounts.models import User
 from audit import events
+from authsvc import metrics
 from authsvc.http import ClientInfo
-from authsvc.ratelimit import RateLimited
+from authsvc.ratelimit import ACCOUNT_LOCKOUT, MFA_CODE_THROTTLE, RateLimited
 from sessions_store.services import user_sessions_revoke, user_snapshots_refresh
 from tokens.services import IssuedTokens, session_start
 
@@ -71,10 +72,12 @@ def _locked_devices(user_id, *, confirmed: bool) -> tuple[TOTPDevice | None, Sta
 
 
 def _checked(check: CodeCheck, *, user_id, client: ClientInfo, purpose: str) -> str | None:
-    """Log the outcome of a code check; turn a throttled one into a 429."""
+    """Log and count the outcome of a code check; turn a throttled one into a 429."""
     if check.wait:
+        metrics.mfa_verification(purpose=purpose, outcome="throttled")
         events.record("mfa_throttled", user_id=str(user_id), client=client, purpose=purpose)
-        raise RateLimited(retry_after=check.wait)
+        raise RateLimited(retry_after=check.wait, group=MFA_CODE_THROTTLE)
+    metrics.mfa_verification(purpose=purpose, outcome="success" if check.ok else "invalid_code")
     if not check.ok:
         events.record("mfa_code_failed", user_id=str(user_id), client=client, purpose=purpose)
     elif check.method == BACKUP_CODE_METHOD:
@@ -236,7 +239,7 @@ def mfa_disable(*, user_id, session_id, password: str, code: str, client: Client
     user = User.objects.get(pk=user_id)
     attempt = lockout.login_attempt_start(user.email)
     if attempt.wait:
-        raise RateLimited(retry_after=attempt.wait)
+        raise RateLimited(retry_after=attempt.wait, group=ACCOUNT_LOCKOUT)
     # Hashed before any row is locked: argon2 takes tens of milliseconds.
     if not user.check_password(password):
         # Already counted by login_attempt_start.

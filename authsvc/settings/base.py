@@ -58,6 +58,8 @@ MIDDLEWARE = [
     # First, so every answer carries X-Request-ID and every log line of the request its id
     # (authsvc/logs.py), the HTTPS redirect and static files included.
     "authsvc.logs.RequestIdMiddleware",
+    # Next, so it times every answer and sees its final status (authsvc/metrics.py).
+    "authsvc.metrics.RequestMetrics",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response, static files included (authsvc/csp.py).
     "authsvc.csp.ContentSecurityPolicyMiddleware",

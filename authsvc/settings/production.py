@@ -10,6 +10,7 @@ from .cors import *
 from .email import *
 from .events import *
 from .jwt import *
+from .metrics import *
 from .mfa import *
 from .operators import *
 from .ratelimit import *

@@ -44,8 +44,9 @@ SESSION_COOKIE_SECURE = AUTHSVC_COOKIE_SECURE
 CSRF_FAILURE_VIEW = "authsvc.errors.csrf_failure"
 
 SECURE_SSL_REDIRECT = env_bool("AUTHSVC_SSL_REDIRECT", not DEBUG)
-# Probes talk plain HTTP to the container; they must not be redirected to HTTPS.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes and Prometheus talk plain HTTP to the container; they must not be redirected to
+# HTTPS (/metrics answers only the allowed IPs, settings/metrics.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("AUTHSVC_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("AUTHSVC_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("AUTHSVC_HSTS_PRELOAD", True)
