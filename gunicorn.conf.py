@@ -70,6 +70,8 @@ access_log_format = ACCESS_LOG_FORMAT
 # chooses its mode when first imported, so the variable is settled here, in the master,
 # before any worker loads the application.
 _METRICS_PREPARED = "AUTHSVC_METRICS_DIR_PREPARED"
+# Set when this file made the directory itself, so `on_exit` removes it.
+_METRICS_OWNED = "AUTHSVC_METRICS_DIR_OWNED"
 
 
 def _metrics_dir_prepare() -> None:
@@ -86,7 +88,7 @@ def _metrics_dir_prepare() -> None:
         parent = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
         path = tempfile.mkdtemp(prefix="authsvc-metrics-", dir=parent)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-        os.environ["AUTHSVC_METRICS_DIR_OWNED"] = path
+        os.environ[_METRICS_OWNED] = path
     else:
         os.makedirs(path, mode=0o700, exist_ok=True)
         # A previous run's files would be counted again (and its dead workers' live gauges
@@ -110,7 +112,7 @@ def child_exit(server, worker):
 def on_exit(server):
     import shutil
 
-    owned = os.environ.get("AUTHSVC_METRICS_DIR_OWNED")
+    owned = os.environ.get(_METRICS_OWNED)
     # After SIGUSR2 the new master (`reexec_pid`, while it runs) still uses the directory.
     if owned and not server.reexec_pid:
         shutil.rmtree(owned, ignore_errors=True)
