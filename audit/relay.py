@@ -33,6 +33,7 @@ from django.db.models import Min
 
 from audit.models import OutboxEvent
 from authsvc import clock
+from authsvc.redis_url import redis_client
 
 logger = logging.getLogger("authsvc.relay")
 
@@ -77,11 +78,10 @@ def outbox_lag_seconds() -> float:
 
 def stream_client(url: str | None = None) -> redis.Redis:
     """A client of its own: the stream is written by the relay, never by a request, so it may
-    wait longer than the session store's request-path timeouts."""
+    wait longer than the session store's request-path timeouts. Any form of REDIS_URL: the
+    stream is one key, so on a Cluster it lives on one node."""
     timeout = settings.AUTHSVC_EVENTS_REDIS_TIMEOUT_MS / 1000
-    return redis.Redis.from_url(
-        url or settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout
-    )
+    return redis_client(url or settings.REDIS_URL, socket_timeout=timeout)
 
 
 def stream_entry(row: dict) -> dict[str, str]:

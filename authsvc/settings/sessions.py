@@ -4,9 +4,14 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
+from authsvc.redis_url import redis_target
+
 from .env import env_int, env_str
 
+# One server, a Sentinel-managed master or a Cluster (authsvc/redis_url.py has the forms).
 REDIS_URL = env_str("REDIS_URL") or None
+# Refuse a malformed URL at start-up, not at the first request.
+REDIS_KIND = redis_target(REDIS_URL).kind if REDIS_URL else None
 
 # Redis is the fast path, PostgreSQL the truth: a slow or partitioned Redis must cost a
 # request a short wait, not a worker (authsvc/redis_guard.py). Connect and read timeouts:
@@ -22,10 +27,12 @@ if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            # A list: django-redis would split a string at the commas of a host list.
+            "LOCATION": [REDIS_URL],
             "KEY_PREFIX": "authsvc",
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "CONNECTION_FACTORY": "authsvc.redis_url.RedisConnectionFactory",
                 "SOCKET_CONNECT_TIMEOUT": AUTHSVC_REDIS_TIMEOUT_MS / 1000,
                 "SOCKET_TIMEOUT": AUTHSVC_REDIS_TIMEOUT_MS / 1000,
                 # One immediate retry covers a connection dropped by a Redis restart; more,
