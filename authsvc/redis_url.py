@@ -23,7 +23,10 @@ from urllib.parse import parse_qs, unquote
 import redis
 from django.core.exceptions import ImproperlyConfigured
 from django_redis.pool import ConnectionFactory
+from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 STANDALONE, SENTINEL, CLUSTER = "standalone", "sentinel", "cluster"
@@ -113,6 +116,40 @@ def _db(text: str) -> int:
         raise ImproperlyConfigured(
             f"REDIS_URL: the database must be a number, not {text!r}"
         ) from None
+
+
+def redis_caches(url: str, *, timeout_ms: int) -> dict:
+    """CACHES for `url`: the shared cache (which the session store also uses) and the
+    rate-limit counters' failover cache, with the request path's short timeouts."""
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            # A list: django-redis would split a string at the commas of a host list.
+            "LOCATION": [url],
+            "KEY_PREFIX": "authsvc",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "CONNECTION_FACTORY": "authsvc.redis_url.RedisConnectionFactory",
+                "SOCKET_CONNECT_TIMEOUT": timeout_ms / 1000,
+                "SOCKET_TIMEOUT": timeout_ms / 1000,
+                # One immediate retry covers a connection dropped by a Redis restart or a
+                # Sentinel failover; more, with backoff (redis-py's default), would stall
+                # every request for seconds while Redis is down instead of falling back to
+                # the database. A timeout is not retried: a slow Redis would only double
+                # the wait.
+                "CONNECTION_POOL_KWARGS": {
+                    "health_check_interval": 30,
+                    "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                },
+            },
+        },
+        # django-ratelimit's counters (authsvc/ratelimit.py): Redis behind the breaker, this
+        # process's memory while Redis is unreachable.
+        "ratelimit": {
+            "BACKEND": "authsvc.cache.FailoverCache",
+            "OPTIONS": {"PRIMARY": "default"},
+        },
+    }
 
 
 def redis_client(

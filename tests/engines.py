@@ -103,6 +103,8 @@ class RedisCluster(_Processes):
     def __init__(self, masters: int = 3):
         super().__init__("authsvc-cluster-")
         self.ports = [free_port() for _ in range(masters)]
+        # Their own bus ports: the default, port + 10000, may not exist.
+        self.bus_ports = [free_port() for _ in range(masters)]
 
     @property
     def url(self) -> str:
@@ -110,7 +112,7 @@ class RedisCluster(_Processes):
 
     def start(self) -> "RedisCluster":
         binary = require("redis-server", "redis-server")
-        for port in self.ports:
+        for port, bus_port in zip(self.ports, self.bus_ports, strict=True):
             self.spawn(
                 port,
                 _redis_args(
@@ -122,18 +124,23 @@ class RedisCluster(_Processes):
                     f"nodes-{port}.conf",
                     "--cluster-node-timeout",
                     "2000",
+                    "--cluster-port",
+                    str(bus_port),
                 ),
             )
-        nodes = [redis.Redis(port=p, socket_timeout=2) for p in self.ports]
-        for node in nodes:
-            _wait(node.ping, 10, "a cluster node")
+        nodes = [redis.Redis(host="127.0.0.1", port=p, socket_timeout=2) for p in self.ports]
+        for port, node in zip(self.ports, nodes, strict=True):
+            try:
+                _wait(node.ping, 10, "a cluster node")
+            except RuntimeError:
+                raise RuntimeError(f"redis-server did not start: {self.log(port)}") from None
         # The slots split evenly, then every node meets the first (gossip does the rest).
         share = 16384 // len(nodes)
         for i, node in enumerate(nodes):
             last = 16383 if i == len(nodes) - 1 else (i + 1) * share - 1
             node.execute_command("CLUSTER ADDSLOTSRANGE", i * share, last)
         for node in nodes[1:]:
-            node.execute_command("CLUSTER MEET", "127.0.0.1", self.ports[0])
+            node.execute_command("CLUSTER MEET", "127.0.0.1", self.ports[0], self.bus_ports[0])
         for node in nodes:
             _wait(lambda n=node: _cluster_ok(n), 30, "cluster_state:ok")
         return self
@@ -174,7 +181,7 @@ class RedisSentinels(_Processes):
                 binary, self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port)
             ),
         )
-        replica = redis.Redis(port=self.replica_port, socket_timeout=2)
+        replica = redis.Redis(host="127.0.0.1", port=self.replica_port, socket_timeout=2)
         _wait(lambda: replica.info("replication")["master_link_status"] == "up", 20, "replica")
         for port in self.sentinel_ports:
             conf = self.dir / f"sentinel-{port}.conf"
@@ -187,7 +194,7 @@ class RedisSentinels(_Processes):
             )
             self.spawn(port, [binary, str(conf), "--sentinel"])
         for port in self.sentinel_ports:
-            sentinel = redis.Redis(port=port, socket_timeout=2)
+            sentinel = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
             # Each Sentinel knows the replica and the other Sentinels before a failover.
             _wait(
                 lambda s=sentinel: (
@@ -201,23 +208,23 @@ class RedisSentinels(_Processes):
         return self
 
     def master_address(self) -> tuple[str, int]:
-        sentinel = redis.Redis(port=self.sentinel_ports[0], socket_timeout=2)
+        sentinel = redis.Redis(host="127.0.0.1", port=self.sentinel_ports[0], socket_timeout=2)
         host, port = sentinel.sentinel_get_master_addr_by_name(self.service)
         return host, int(port)
 
     def failover(self, timeout: float = 30) -> int:
         """SENTINEL FAILOVER: the replica becomes the master; returns the new master's port."""
         old = self.master_address()[1]
-        sentinel = redis.Redis(port=self.sentinel_ports[0], socket_timeout=2)
+        sentinel = redis.Redis(host="127.0.0.1", port=self.sentinel_ports[0], socket_timeout=2)
         sentinel.execute_command("SENTINEL FAILOVER", self.service)
         new = _wait(
             lambda: (port := self.master_address()[1]) != old and port,
             timeout,
             "the failover",
         )
-        promoted = redis.Redis(port=new, socket_timeout=2)
+        promoted = redis.Redis(host="127.0.0.1", port=new, socket_timeout=2)
         _wait(lambda: promoted.info("replication")["role"] == "master", timeout, "promotion")
-        demoted = redis.Redis(port=old, socket_timeout=2)
+        demoted = redis.Redis(host="127.0.0.1", port=old, socket_timeout=2)
         _wait(lambda: demoted.info("replication")["role"] == "slave", timeout, "demotion")
         return new
 

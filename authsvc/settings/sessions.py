@@ -1,10 +1,6 @@
 """The session store and the cache: Redis when REDIS_URL is set, in-process otherwise."""
 
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.retry import Retry
-
-from authsvc.redis_url import redis_target
+from authsvc.redis_url import redis_caches, redis_target
 
 from .env import env_int, env_str
 
@@ -24,34 +20,7 @@ AUTHSVC_REDIS_BREAKER_SECONDS = env_int("AUTHSVC_REDIS_BREAKER_SECONDS", 5, mini
 AUTHSVC_REVOCATION_SYNC_SECONDS = env_int("AUTHSVC_REVOCATION_SYNC_SECONDS", 1, minimum=0)
 
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            # A list: django-redis would split a string at the commas of a host list.
-            "LOCATION": [REDIS_URL],
-            "KEY_PREFIX": "authsvc",
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "CONNECTION_FACTORY": "authsvc.redis_url.RedisConnectionFactory",
-                "SOCKET_CONNECT_TIMEOUT": AUTHSVC_REDIS_TIMEOUT_MS / 1000,
-                "SOCKET_TIMEOUT": AUTHSVC_REDIS_TIMEOUT_MS / 1000,
-                # One immediate retry covers a connection dropped by a Redis restart; more,
-                # with backoff (redis-py's default), would stall every request for seconds
-                # while Redis is down instead of falling back to the database. A timeout is
-                # not retried: a slow Redis would only double the wait.
-                "CONNECTION_POOL_KWARGS": {
-                    "health_check_interval": 30,
-                    "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-                },
-            },
-        },
-        # django-ratelimit's counters (authsvc/ratelimit.py): Redis behind the breaker, this
-        # process's memory while Redis is unreachable.
-        "ratelimit": {
-            "BACKEND": "authsvc.cache.FailoverCache",
-            "OPTIONS": {"PRIMARY": "default"},
-        },
-    }
+    CACHES = redis_caches(REDIS_URL, timeout_ms=AUTHSVC_REDIS_TIMEOUT_MS)
     AUTHSVC_SESSION_STORE = "sessions_store.backends.redis.RedisSessionStore"
 else:
     # One process only: every gunicorn worker would have its own store.
