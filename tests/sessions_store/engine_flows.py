@@ -66,7 +66,7 @@ def register_login_refresh_logout(client_factory, make_user, url: str) -> None:
     old_refresh = browser.cookie("refresh_token")
     assert browser.post_json("/auth/refresh/").status_code == 200
     assert browser.cookie("refresh_token") != old_refresh
-    assert 0 < direct.ttl(SESSION_KEY.format(sid))
+    assert direct.ttl(SESSION_KEY.format(sid)) > 0
     assert browser.get("/auth/self/").json()["email"] == user.email
 
     access = browser.cookie("access_token")
