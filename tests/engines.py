@@ -62,10 +62,10 @@ class _Processes:
         self.dir = Path(tempfile.mkdtemp(prefix=prefix))
         self.processes: dict[int, subprocess.Popen] = {}
 
-    def spawn(self, port: int, args: list[str]) -> None:
+    def spawn(self, port: int, args: list[str], **popen) -> None:
         log = open(self.dir / f"{port}.log", "w")  # noqa: SIM115 - the process keeps it
         self.processes[port] = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir
+            args, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir, **popen
         )
         log.close()
 
@@ -278,15 +278,14 @@ class PgBouncer(_Processes):
             f"logfile = {self.dir}/pgbouncer.log\npidfile = {self.dir}/pgbouncer.pid\n"
             "admin_users = postgres\n"
         )
-        # Refuses to run as root unless told to be a daemon: run it as the owner of the dir.
-        args = [binary, str(ini)]
+        # PgBouncer refuses to run as root: as root, the child becomes `postgres` itself (no
+        # runuser in between, so killing the child kills PgBouncer).
+        popen = {}
         if os.geteuid() == 0:
-            user = "postgres"
-            shutil.chown(self.dir, user)
-            for path in self.dir.iterdir():
-                shutil.chown(path, user)
-            args = ["runuser", "-u", user, "--", *args]
-        self.spawn(self.listen_port, args)
+            popen = {"user": "postgres", "group": "postgres", "extra_groups": []}
+            for path in (self.dir, *self.dir.iterdir()):
+                shutil.chown(path, "postgres", "postgres")
+        self.spawn(self.listen_port, [binary, str(ini)], **popen)
         try:
             _wait(lambda: _listening(self.listen_port), 10, "pgbouncer")
         except RuntimeError:
