@@ -108,6 +108,19 @@ DATABASES = {
         pooler=AUTHSVC_DB_POOLER,
     )
 }
+# A streaming replica of it, for the few reads a moment-old answer cannot harm
+# (authsvc/replica.py); never written to, never migrated (the primary's changes replay).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = database_from_url(
+        DATABASE_REPLICA_URL,
+        base_dir=BASE_DIR,
+        timeout_seconds=AUTHSVC_DB_TIMEOUT_SECONDS,
+        pooler=AUTHSVC_DB_POOLER,
+    )
+    # Tests read the primary's test database through it.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["authsvc.replica.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
