@@ -9,6 +9,7 @@ Each is a context manager; a test module starts one per module (they take a few 
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -58,6 +59,8 @@ def _listening(port: int) -> bool:
 
 
 class _Processes:
+    stop_signal = signal.SIGTERM
+
     def __init__(self, prefix: str):
         self.dir = Path(tempfile.mkdtemp(prefix=prefix))
         self.processes: dict[int, subprocess.Popen] = {}
@@ -72,8 +75,14 @@ class _Processes:
     def kill(self, port: int) -> None:
         process = self.processes.pop(port, None)
         if process is not None:
-            process.kill()
-            process.wait(timeout=10)
+            # PgBouncer's SIGTERM and PostgreSQL's SIGINT end their connections cleanly at
+            # once (the test database is dropped right after); Redis exits at once.
+            process.send_signal(self.stop_signal)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
     def stop(self) -> None:
         for port in list(self.processes):
@@ -300,6 +309,134 @@ class PgBouncer(_Processes):
         return self
 
     def __enter__(self) -> "PgBouncer":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class PostgresReplicaPair(_Processes):
+    """A PostgreSQL primary of the test's own (initdb, from the server binaries the shared
+    server runs on) and a streaming replica made by `pg_basebackup -R`, each on a free port.
+    Not the shared server: its pg_hba.conf allows no replication connection, and a test
+    must not reconfigure it."""
+
+    stop_signal = signal.SIGINT  # a fast shutdown; SIGTERM would wait for every client
+
+    def __init__(self, database: str = "authsvc"):
+        super().__init__("authsvc-pgpair-")
+        self.database = database
+        self.primary_port, self.replica_port = free_port(), free_port()
+        self.bin = self._bindir()
+
+    @staticmethod
+    def _bindir() -> Path | None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        return found[-1].parent if found else None
+
+    def url(self, port: int) -> str:
+        return f"postgres://postgres@127.0.0.1:{port}/{self.database}"
+
+    @property
+    def primary_url(self) -> str:
+        return self.url(self.primary_port)
+
+    @property
+    def replica_url(self) -> str:
+        return self.url(self.replica_port)
+
+    def _as_postgres(self) -> dict:
+        # initdb and postgres refuse to run as root.
+        if os.geteuid() == 0:
+            return {"user": "postgres", "group": "postgres", "extra_groups": []}
+        return {}
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(
+            args, check=True, capture_output=True, cwd=self.dir, timeout=120, **self._as_postgres()
+        )
+
+    def _server(self, data: Path, port: int) -> None:
+        self.spawn(
+            port,
+            [
+                str(self.bin / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-k",
+                str(self.dir),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "shared_buffers=16MB",
+                "-c",
+                "max_connections=40",
+            ],
+            **self._as_postgres(),
+        )
+        _wait(lambda: self.connect(port), 30, f"postgres on {port}")
+
+    def connect(self, port: int, dbname: str = "postgres"):
+        import psycopg
+
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            user="postgres",
+            dbname=dbname,
+            autocommit=True,
+            connect_timeout=2,
+        )
+
+    def start(self) -> "PostgresReplicaPair":
+        if self.bin is None:
+            require("initdb", "postgresql")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        primary, replica = self.dir / "primary", self.dir / "replica"
+        self._run(str(self.bin / "initdb"), "-D", str(primary), "-U", "postgres",
+                  "--auth=trust", "--no-sync")  # fmt: skip
+        self._server(primary, self.primary_port)
+        with self.connect(self.primary_port) as conn:
+            conn.execute(f'CREATE DATABASE "{self.database}"')
+        self._run(
+            str(self.bin / "pg_basebackup"),
+            "-h", "127.0.0.1", "-p", str(self.primary_port), "-U", "postgres",
+            "-D", str(replica), "-R", "-X", "stream", "--no-sync", "--checkpoint=fast",
+        )  # fmt: skip
+        self._server(replica, self.replica_port)
+        with self.connect(self.replica_port) as conn:
+            assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+        return self
+
+    def caught_up(self) -> bool:
+        """Whether the replica has replayed everything the primary has written so far."""
+        with self.connect(self.primary_port) as primary:
+            lsn = primary.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
+        with self.connect(self.replica_port) as replica:
+            return replica.execute(
+                "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn]
+            ).fetchone()[0]
+
+    def pause_replay(self) -> None:
+        with self.connect(self.replica_port) as replica:
+            replica.execute("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self) -> None:
+        with self.connect(self.replica_port) as replica:
+            replica.execute("SELECT pg_wal_replay_resume()")
+
+    def __enter__(self) -> "PostgresReplicaPair":
         try:
             return self.start()
         except BaseException:
