@@ -14,6 +14,10 @@ REDIS_KIND = redis_target(REDIS_URL).kind if REDIS_URL else None
 AUTHSVC_REDIS_TIMEOUT_MS = env_int("AUTHSVC_REDIS_TIMEOUT_MS", 250, minimum=1)
 # After a failure each process skips Redis this long before one request probes it again.
 AUTHSVC_REDIS_BREAKER_SECONDS = env_int("AUTHSVC_REDIS_BREAKER_SECONDS", 5, minimum=1)
+# With Redis replicas (Sentinel, Cluster): how many must have a revocation's tombstones
+# before it counts as written (WAIT); short of that it is recorded in PostgreSQL as
+# pending, so a failover to a lagging replica cannot bring a revoked session back.
+AUTHSVC_REDIS_REVOCATION_REPLICAS = env_int("AUTHSVC_REDIS_REVOCATION_REPLICAS", 0, minimum=0)
 # How often each process reads the revocations that could not reach Redis
 # (sessions_store/revocations.py): the longest a revocation made during an outage can be
 # missed by another process that still trusts a cached snapshot.

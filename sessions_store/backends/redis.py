@@ -13,6 +13,7 @@ session id in the index.
 
 from django.conf import settings
 from django_redis import get_redis_connection
+from redis.cluster import RedisCluster
 
 from authsvc.redis_guard import REDIS_ERRORS, redis_allowed, redis_failed, redis_succeeded
 from sessions_store.backends.base import (
@@ -110,6 +111,11 @@ class RedisSessionStore(SessionStore):
     def revoke(self, sids: list[str], user_id: str, ttl_seconds: int) -> None:
         if not sids:
             return
+        replicas = settings.AUTHSVC_REDIS_REVOCATION_REPLICAS
+        if replicas:
+            self._tombstones_replicated(sids, ttl_seconds, replicas)
+            self._call(self.client.srem, USER_KEY.format(user_id), *sids)
+            return
         # Not a MULTI: on a Cluster the keys live on several nodes. Each SET is idempotent,
         # and a failure raises, so the caller records the revocation as pending.
         pipe = self.client.pipeline(transaction=False)
@@ -117,6 +123,35 @@ class RedisSessionStore(SessionStore):
             pipe.set(SESSION_KEY.format(sid), TOMBSTONE, ex=max(1, ttl_seconds))
         pipe.srem(USER_KEY.format(user_id), *sids)
         self._call(pipe.execute)
+
+    def _tombstones_replicated(self, sids: list[str], ttl_seconds: int, replicas: int) -> None:
+        """Write the tombstones, then WAIT until `replicas` replicas of each master that took
+        some have them. A replica promoted by a failover then cannot lack a tombstone while
+        holding the snapshot it replaced. Short of that, SessionStoreUnavailable: the caller
+        records the revocation as pending in PostgreSQL, which every process reads."""
+        # WAIT counts the writes of its own connection: one pipeline per master.
+        wait_ms = max(1, settings.AUTHSVC_REDIS_TIMEOUT_MS // 2)
+        acked = []
+        # Every master first: each tombstone written still ends its session early.
+        for client, node_sids in self._by_master(sids):
+            pipe = client.pipeline(transaction=False)
+            for sid in node_sids:
+                pipe.set(SESSION_KEY.format(sid), TOMBSTONE, ex=max(1, ttl_seconds))
+            pipe.execute_command("WAIT", replicas, wait_ms)
+            acked.append(self._call(pipe.execute)[-1])
+        if min(acked) < replicas:
+            # Redis answered: not a failure for the breaker, only for this revocation.
+            raise SessionStoreUnavailable(f"tombstones reached {min(acked)} of {replicas} replicas")
+
+    def _by_master(self, sids: list[str]):
+        if not isinstance(self.client, RedisCluster):
+            return [(self.client, sids)]
+        groups: dict[str, tuple] = {}
+        for sid in sids:
+            node = self.client.get_node_from_key(SESSION_KEY.format(sid))
+            client = self.client.get_redis_connection(node)
+            groups.setdefault(node.name, (client, []))[1].append(sid)
+        return list(groups.values())
 
     def user_sessions(self, user_id: str) -> set[str]:
         members = self._call(self.client.smembers, USER_KEY.format(user_id))

@@ -5,7 +5,7 @@ import pytest
 from redis.cluster import RedisCluster as ClusterClient
 
 from authsvc.redis_url import redis_target
-from sessions_store.backends.base import REVOKED, Snapshot
+from sessions_store.backends.base import REVOKED, SessionStoreUnavailable, Snapshot
 from sessions_store.backends.redis import SESSION_KEY, USER_KEY, RedisSessionStore
 from tests.engines import RedisCluster
 from tests.sessions_store import engine_flows as flows
@@ -85,3 +85,17 @@ def test_the_store_on_keys_spread_over_every_node(on_cluster):
     assert store.touch(sids[1], "u1", 60) is REVOKED
     assert store.user_sessions("u1") == set(sids[20:])
     assert store.get(sids[23]).sid == sids[23]
+
+
+def test_replicated_tombstones_wait_on_every_master_that_took_some(on_cluster, settings):
+    """This cluster's masters have no replica: WAIT on each answers 0, so the revocation
+    must not count as written (the caller records it as pending in PostgreSQL)."""
+    settings.AUTHSVC_REDIS_REVOCATION_REPLICAS = 1
+    store = RedisSessionStore()
+    sids = [f"sid-{i}" for i in range(12)]
+
+    with pytest.raises(SessionStoreUnavailable, match="0 of 1 replicas"):
+        store.revoke(sids, "u1", 60)
+
+    # Each tombstone was written through its own master's connection before the WAIT.
+    assert all(store.get(sid) is REVOKED for sid in sids)

@@ -7,6 +7,7 @@ import redis
 
 from sessions_store.backends.base import TOMBSTONE
 from sessions_store.backends.redis import SESSION_KEY
+from sessions_store.models import PendingTombstone
 from tests.audit.relay_helpers import wait_for
 from tests.engines import RedisSentinels
 from tests.sessions_store import engine_flows as flows
@@ -42,6 +43,40 @@ def test_rate_limits_and_lockout(on_sentinel, client_factory, make_user, setting
 
 def test_events_reach_the_stream(on_sentinel, client_factory, make_user):
     flows.events_reach_the_stream(client_factory, make_user, on_sentinel)
+
+
+def _logout(client_factory, make_user) -> tuple[str, object]:
+    browser = client_factory()
+    assert browser.login(make_user().email).status_code == 200
+    sid, access = flows.sid_of(browser), browser.cookie("access_token")
+    assert browser.post_json("/auth/logout/").status_code == 200
+    browser.cookies["access_token"] = access
+    return sid, browser
+
+
+def test_a_revocation_waits_until_the_replica_has_its_tombstone(
+    on_sentinel, sentinels, client_factory, make_user, settings
+):
+    settings.AUTHSVC_REDIS_REVOCATION_REPLICAS = 1
+
+    sid, browser = _logout(client_factory, make_user)
+
+    replica = redis.Redis(host="127.0.0.1", port=sentinels.replica_port, socket_timeout=2)
+    # Read at once from the replica: WAIT returned only once it had the write.
+    assert replica.get(SESSION_KEY.format(sid)) == TOMBSTONE.encode()
+    assert not PendingTombstone.objects.filter(session_id=sid).exists()
+    assert browser.get("/auth/self/").json() == flows.INVALID_TOKEN
+
+
+def test_short_of_replicas_a_revocation_is_pending_in_postgresql(
+    on_sentinel, client_factory, make_user, settings
+):
+    settings.AUTHSVC_REDIS_REVOCATION_REPLICAS = 2  # the set has one
+
+    sid, browser = _logout(client_factory, make_user)
+
+    assert PendingTombstone.objects.filter(session_id=sid, flushed=False).exists()
+    assert browser.get("/auth/self/").json() == flows.INVALID_TOKEN
 
 
 def test_after_a_failover_the_app_uses_the_new_master(
