@@ -16,6 +16,7 @@ import os
 import threading
 
 from django.db import DatabaseError, OperationalError, close_old_connections, connection
+from psycopg.errors import LockNotAvailable
 
 from audit.relay import (
     WAKE_CHANNEL,
@@ -76,7 +77,9 @@ def fast_publish() -> int:
         # Behind PgBouncer nobody LISTENs: wait for a relay's batch to end, then publish.
         try:
             return _publish(wait_ms=POOLED_LOCK_WAIT_MS)
-        except OperationalError:
+        except OperationalError as error:
+            if not isinstance(error.__cause__, LockNotAvailable):
+                raise
             # The lock stayed taken (a long batch): the relay's next poll publishes these.
             logger.info("relay fast path: the relay lock stayed taken; the relay will publish")
             return 0

@@ -221,6 +221,11 @@ class RedisSentinels(_Processes):
         host, port = sentinel.sentinel_get_master_addr_by_name(self.service)
         return host, int(port)
 
+    def replica_ports(self) -> list[int]:
+        """The replicas' ports as the Sentinels see them now (a failover swaps the roles)."""
+        sentinel = redis.Redis(host="127.0.0.1", port=self.sentinel_ports[0], socket_timeout=2)
+        return [int(r["port"]) for r in sentinel.sentinel_slaves(self.service)]
+
     def failover(self, timeout: float = 30) -> int:
         """SENTINEL FAILOVER: the replica becomes the master; returns the new master's port."""
         old = self.master_address()[1]

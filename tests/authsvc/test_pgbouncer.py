@@ -219,3 +219,34 @@ def test_two_relays_take_turns_batch_by_batch(settings, transactional_db):
     holder.join(10)
     assert drain_exclusive(client) == 0
     assert [e["session_id"] for e in stream_entries(client)] == ["s"]
+
+
+def test_the_fast_path_gives_up_on_a_lock_held_too_long(settings, transactional_db, monkeypatch):
+    """A batch that holds the lock past the wait leaves the rows to the relay's next poll,
+    without an error."""
+    from audit import fastpath
+
+    settings.AUTHSVC_DB_POOLER = "pgbouncer"
+    monkeypatch.setattr(fastpath, "POOLED_LOCK_WAIT_MS", 200)
+    outbox_append("session.revoked", user_id="u", session_id="s", data={"reason": "logout"})
+    holding, release = threading.Event(), threading.Event()
+
+    def other_process_batch():
+        from django.db import connection as own
+
+        with transaction.atomic(), own.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+            holding.set()
+            release.wait(10)
+        own.close()
+
+    holder = threading.Thread(target=other_process_batch)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        assert fastpath.fast_publish() == 0
+        assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 1
+    finally:
+        release.set()
+        holder.join(10)
+    assert fastpath.fast_publish() == 1

@@ -61,7 +61,8 @@ def test_a_revocation_waits_until_the_replica_has_its_tombstone(
 
     sid, browser = _logout(client_factory, make_user)
 
-    replica = redis.Redis(host="127.0.0.1", port=sentinels.replica_port, socket_timeout=2)
+    (replica_port,) = sentinels.replica_ports()
+    replica = redis.Redis(host="127.0.0.1", port=replica_port, socket_timeout=2)
     # Read at once from the replica: WAIT returned only once it had the write.
     assert replica.get(SESSION_KEY.format(sid)) == TOMBSTONE.encode()
     assert not PendingTombstone.objects.filter(session_id=sid).exists()
@@ -82,7 +83,7 @@ def test_short_of_replicas_a_revocation_is_pending_in_postgresql(
 def test_after_a_failover_the_app_uses_the_new_master(
     on_sentinel, sentinels, client_factory, make_user, settings
 ):
-    """Last in the module: the set's master has moved after it."""
+    """The set's master moves: the tests above ask the Sentinels for the roles."""
     settings.AUTHSVC_REDIS_BREAKER_SECONDS = 1
     user = make_user()
     before = client_factory()
