@@ -102,6 +102,21 @@ def test_the_replica_serves_the_session_list_and_never_a_decision():
             assert wait_for(pair.caught_up, timeout=10, step=0.05)
             assert len(_listed(first, base)) == 1  # the replica caught up: one live session
 
+            # The replica goes away: its reads fail over to the primary (after at most the
+            # requests that meet the dead connection), and no decision ever noticed.
+            pair.kill(pair.replica_port)
+            third = _login(base, "seen@example.com")
+            answers = []
+
+            def listed_from_primary():
+                status, sessions = first.call(base, "GET", "/auth/sessions/")
+                answers.append(status)
+                return status == 200 and len(sessions) == 2
+
+            assert wait_for(listed_from_primary, timeout=15, step=0.2), answers
+            assert set(answers) <= {200, 503}
+            assert third.call(base, "POST", "/auth/refresh/", {})[0] == 200
+
 
 def _sids_on_primary(pair: PostgresReplicaPair, email: str) -> set[str]:
     with pair.connect(pair.primary_port, pair.database) as conn:
