@@ -53,6 +53,9 @@ def register_login_refresh_logout(client_factory, make_user, url: str) -> None:
     tombstone lands in the engine, and the app reads them back from it."""
     direct = engine(url)
     browser = client_factory()
+    ready = browser.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["session_store"] == "ok"
     assert browser.register("new@example.com").status_code == 201
     assert browser.get("/auth/self/").json()["email"] == "new@example.com"
     assert direct.get(SESSION_KEY.format(sid_of(browser))) is not None
