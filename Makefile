@@ -36,7 +36,7 @@ run: $(STAMP)
 services:
 	@bash scripts/services.sh
 
-## test-tools: system tools some tests drive (nginx, chromium, node), from Debian's packages when missing
+## test-tools: system tools some tests drive (nginx, chromium, node, redis-server, pgbouncer), from Debian's packages when missing
 test-tools:
 	@bash scripts/test-tools.sh
 

@@ -5,18 +5,28 @@ logout reaches the stream in milliseconds rather than at the relay's next poll.
 The thread, never the request, does the work. On PostgreSQL it tries the relay's advisory
 lock: free (no relay process is leading), it publishes itself and lets go; taken, it NOTIFYs
 the leading relay, which LISTENs. The NOTIFY is its own tiny transaction, so requests'
-commits never queue on NOTIFY's commit-time lock. On SQLite (one process) it publishes
-under a lock of this process. Any failure is logged and counted and left to the relay,
-which republishes whatever was not marked sent.
+commits never queue on NOTIFY's commit-time lock. Behind PgBouncer (audit/relay.py) it
+waits for the transaction-level lock, which a relay holds only for a batch, and publishes
+itself. On SQLite (one process) it publishes under a lock of this process. Any failure is
+logged and counted and left to the relay, which republishes whatever was not marked sent.
 """
 
 import logging
 import os
 import threading
 
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, OperationalError, close_old_connections, connection
+from psycopg.errors import LockNotAvailable
 
-from audit.relay import WAKE_CHANNEL, Leadership, drain, stats, stream_client
+from audit.relay import (
+    WAKE_CHANNEL,
+    Leadership,
+    drain,
+    drain_exclusive,
+    pooled,
+    stats,
+    stream_client,
+)
 from authsvc.redis_guard import REDIS_ERRORS, redis_allowed, redis_failed
 
 logger = logging.getLogger("authsvc.relay")
@@ -28,6 +38,8 @@ _sqlite_lock = threading.Lock()
 _client = None
 # The thread closes its database connection after this long without a wake-up.
 IDLE_CLOSE_SECONDS = 30.0
+# Behind PgBouncer: how long the thread waits for a relay's batch to end.
+POOLED_LOCK_WAIT_MS = 2000
 
 
 def relay_wake() -> None:
@@ -61,6 +73,16 @@ def fast_publish() -> int:
     if connection.vendor != "postgresql":
         with _sqlite_lock:
             return _publish()
+    if pooled():
+        # Behind PgBouncer nobody LISTENs: wait for a relay's batch to end, then publish.
+        try:
+            return _publish(wait_ms=POOLED_LOCK_WAIT_MS)
+        except OperationalError as error:
+            if not isinstance(error.__cause__, LockNotAvailable):
+                raise
+            # The lock stayed taken (a long batch): the relay's next poll publishes these.
+            logger.info("relay fast path: the relay lock stayed taken; the relay will publish")
+            return 0
     leadership = Leadership()
     try:
         if not leadership.acquire():
@@ -76,13 +98,15 @@ def fast_publish() -> int:
             leadership.release()
 
 
-def _publish() -> int:
+def _publish(*, wait_ms: int | None = None) -> int:
     global _client
     if not redis_allowed():
         return 0
     if _client is None:
         _client = stream_client()
     try:
+        if wait_ms is not None:
+            return drain_exclusive(_client, wait_ms=wait_ms) or 0
         return drain(_client)
     except REDIS_ERRORS:
         stats.failed()

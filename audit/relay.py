@@ -18,6 +18,14 @@ and interleave out of order (SKIP LOCKED would split the batch between them, whi
 for order), so on PostgreSQL a relay publishes only while it holds the session-level
 advisory lock `RELAY_LOCK_KEY`; the others wait as hot standbys. SQLite has one process.
 
+Behind PgBouncer in transaction pooling (`AUTHSVC_DB_POOLER=pgbouncer`) a session-level
+lock would stay on whichever server connection took it, held for no one, and LISTEN hears
+nothing. There every batch is one transaction that first takes the transaction-level form
+of the same lock (`drain_exclusive`): one publisher per batch, each batch reading the rows
+left unsent by the one before, and the lock ends with the transaction on whatever server
+connection ran it. No LISTEN: the relays poll, and the web processes' fast path publishes
+itself, waiting its turn for the lock.
+
 Delivery is at least once: Redis may have an entry whose row was not yet marked sent when
 the relay died, so a consumer deduplicates by `id`.
 """
@@ -28,11 +36,12 @@ import threading
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Min
 
 from audit.models import OutboxEvent
 from authsvc import clock, metrics
+from authsvc.redis_url import redis_client
 
 logger = logging.getLogger("authsvc.relay")
 
@@ -79,11 +88,10 @@ def outbox_lag_seconds() -> float:
 
 def stream_client(url: str | None = None) -> redis.Redis:
     """A client of its own: the stream is written by the relay, never by a request, so it may
-    wait longer than the session store's request-path timeouts."""
+    wait longer than the session store's request-path timeouts. Any form of REDIS_URL: the
+    stream is one key, so on a Cluster it lives on one node."""
     timeout = settings.AUTHSVC_EVENTS_REDIS_TIMEOUT_MS / 1000
-    return redis.Redis.from_url(
-        url or settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout
-    )
+    return redis_client(url or settings.REDIS_URL, socket_timeout=timeout)
 
 
 def stream_entry(row: dict) -> dict[str, str]:
@@ -129,6 +137,35 @@ def drain(client: redis.Redis, *, batch_size: int | None = None) -> int:
     while published := publish_batch(client, batch_size=batch_size):
         total += published
     return total
+
+
+def pooled() -> bool:
+    """Whether the database connection goes through a transaction-pooling PgBouncer, where
+    nothing may outlive a transaction (no session lock, no LISTEN)."""
+    return settings.AUTHSVC_DB_POOLER == "pgbouncer" and connection.vendor == "postgresql"
+
+
+def drain_exclusive(
+    client: redis.Redis, *, wait_ms: int = 0, batch_size: int | None = None
+) -> int | None:
+    """Publish until nothing is left, each batch in a transaction holding the relay's lock
+    at transaction level; how many, or None if another process held it at the first batch
+    (`wait_ms`: how long to wait for it, 0 to give up at once)."""
+    total = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if wait_ms:
+                # SET LOCAL: ends with the transaction, like the lock.
+                cursor.execute(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+            else:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK_KEY])
+                if not cursor.fetchone()[0]:
+                    return total or None
+            published = publish_batch(client, batch_size=batch_size)
+        if not published:
+            return total
+        total += published
 
 
 class Leadership:

@@ -14,7 +14,15 @@ import threading
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from audit.relay import WAKE_CHANNEL, Leadership, drain, stats, stream_client
+from audit.relay import (
+    WAKE_CHANNEL,
+    Leadership,
+    drain,
+    drain_exclusive,
+    pooled,
+    stats,
+    stream_client,
+)
 from authsvc.redis_guard import REDIS_ERRORS
 
 logger = logging.getLogger("authsvc.relay")
@@ -30,6 +38,8 @@ class RelayLoop:
 
     def once(self) -> int | None:
         """One drain under the lock; how many were published, None if another relay leads."""
+        if pooled():
+            return drain_exclusive(self.client)
         if not self.leadership.acquire():
             return None
         try:
@@ -50,12 +60,11 @@ class RelayLoop:
 
     def _step(self) -> None:
         try:
-            if not self.leadership.acquire():
+            published = self._drain()
+            if published is None:
                 # A hot standby: take over within a poll interval of the leader's end.
                 self.stop.wait(settings.AUTHSVC_EVENTS_RELAY_POLL_MS / 1000)
                 return
-            self._listen()
-            published = drain(self.client)
         except REDIS_ERRORS as error:
             self._failed("redis", error)
             return
@@ -75,6 +84,15 @@ class RelayLoop:
             self.leadership.lost()
             self.listening = False
             self._failed("database", error)
+
+    def _drain(self) -> int | None:
+        if pooled():
+            # Behind PgBouncer: the lock per batch, and polling (audit/relay.py).
+            return drain_exclusive(self.client)
+        if not self.leadership.acquire():
+            return None
+        self._listen()
+        return drain(self.client)
 
     def _failed(self, what: str, error: Exception) -> None:
         stats.failed()

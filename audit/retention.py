@@ -2,15 +2,20 @@
 
 from datetime import datetime, timedelta
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 
 from audit.models import AuthEvent
 from authsvc.batching import delete_in_batches
 
 
-def user_events(*, user_id, limit: int = 20) -> QuerySet[AuthEvent]:
+def user_events(*, user_id, limit: int = 20, using: str = DEFAULT_DB_ALIAS) -> QuerySet[AuthEvent]:
     """The user's newest events first (index `authevent_user_recent_idx`)."""
-    return AuthEvent.objects.filter(user_id=user_id).order_by("-created_at", "-id")[:limit]
+    return (
+        AuthEvent.objects.using(using)
+        .filter(user_id=user_id)
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def events_purge(*, now: datetime, retention_days: int, batch_size: int) -> int:

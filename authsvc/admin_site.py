@@ -38,6 +38,7 @@ from accounts.exceptions import AccountDisabled, InvalidCode, MfaChallengeExpire
 from accounts.mfa.challenge import Challenge
 from authsvc.http import client_info, client_ip
 from authsvc.ratelimit import RateLimited, rate_limit_refund, rate_limit_reserve
+from authsvc.replica import ReplicaChangelistMixin
 
 # Keys in Django's (admin-only) session.
 ADMIN_SID_KEY = "authsvc_admin_sid"
@@ -49,7 +50,7 @@ _WITHOUT_SECOND_FACTOR = frozenset({"logout", "two_factor_required", "jsi18n"})
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReplicaChangelistMixin, admin.ModelAdmin):
     """Browsable, never edited or deleted here: rows that record what happened (events,
     tokens, sessions) change only through their services or leave by retention
     (`purge_expired`). Deleting a session row, for one, would skip the store's tombstone."""

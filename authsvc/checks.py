@@ -95,6 +95,15 @@ def check_redis_failover(app_configs, **kwargs):
         )
     if not 1 <= settings.AUTHSVC_REDIS_BREAKER_SECONDS <= 300:
         errors.append(Error("AUTHSVC_REDIS_BREAKER_SECONDS must be 1 to 300.", id="authsvc.E041"))
+    if settings.AUTHSVC_REDIS_REVOCATION_REPLICAS > 5:
+        errors.append(
+            Error(
+                "AUTHSVC_REDIS_REVOCATION_REPLICAS must be 0 to 5.",
+                hint="The replicas of one master that must hold a tombstone; more than a "
+                "master has turns every revocation into a pending one.",
+                id="authsvc.E043",
+            )
+        )
     sync_ceiling = min(60, settings.AUTHSVC_ACCESS_TTL_SECONDS)
     if settings.AUTHSVC_REVOCATION_SYNC_SECONDS > sync_ceiling:  # noqa: SIM300
         errors.append(

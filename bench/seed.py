@@ -54,7 +54,7 @@ def seed_users(n: int) -> dict:
     from django.db import connection
 
     from sessions_store.backends.base import Snapshot
-    from sessions_store.backends.redis import SESSION_KEY, USER_INDEX_TTL_SECONDS, USER_KEY
+    from sessions_store.backends.redis import SESSION_KEY, USER_KEY, user_index_ttl_seconds
 
     now = datetime.now(tz=UTC)
     expires = now + timedelta(days=7)
@@ -141,7 +141,7 @@ def seed_users(n: int) -> dict:
         # Longer than the service's 15 minutes so a 1M run's snapshots outlive the run.
         pipe.set(SESSION_KEY.format(sid), snapshot.to_json(), ex=3600)
         pipe.sadd(USER_KEY.format(uid), sid)
-        pipe.expire(USER_KEY.format(uid), USER_INDEX_TTL_SECONDS)
+        pipe.expire(USER_KEY.format(uid), user_index_ttl_seconds())
         if i % 5000 == 4999:
             pipe.execute()
     pipe.execute()

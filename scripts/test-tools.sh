@@ -44,6 +44,21 @@ if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; 
   command -v chromedriver >/dev/null || echo "warning: chromium could not be installed; the browser tests will be skipped (apt-get install chromium chromium-driver)" >&2
 fi
 
+# The distributed engines of the scale-out tests (tests/engines.py): redis-server (a Redis
+# Cluster and a Sentinel set; Sentinel is redis-server --sentinel) and PgBouncer. The
+# replica test uses the PostgreSQL server binaries (initdb, pg_basebackup) already there
+# for the shared server.
+if ! command -v redis-server >/dev/null; then
+  echo "redis-server is missing; installing Debian's redis-server"
+  apt_install redis-server redis-tools || true
+  command -v redis-server >/dev/null || echo "warning: redis-server could not be installed; the Redis Cluster and Sentinel tests will be skipped (apt-get install redis-server)" >&2
+fi
+if ! { command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; }; then
+  echo "pgbouncer is missing; installing Debian's package"
+  apt_install pgbouncer || true
+  { command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; } || echo "warning: pgbouncer could not be installed; the PgBouncer test will be skipped (apt-get install pgbouncer)" >&2
+fi
+
 # Node.js 20+ for the JavaScript client's unit tests (`node --test` in clients/js/).
 node_ok() { command -v node >/dev/null && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)'; }
 if ! command -v node >/dev/null; then

@@ -2,6 +2,8 @@
 
 import logging
 
+from django.db import DEFAULT_DB_ALIAS
+
 from accounts.mfa.devices import user_has_totp
 from authsvc import clock
 from sessions_store.backends import get_session_store
@@ -83,12 +85,13 @@ def _store_quietly(method, *args) -> None:
         logger.warning("session store unavailable; %s skipped", method.__name__)
 
 
-def live_sessions(user_id) -> list[Session]:
+def live_sessions(user_id, *, using: str = DEFAULT_DB_ALIAS) -> list[Session]:
+    """`using=replica()` only where the list is for display (authsvc/replica.py)."""
     now = clock.now()
     return list(
-        Session.objects.filter(
-            user_id=user_id, revoked_at__isnull=True, expires_at__gt=now
-        ).order_by("-last_used_at")
+        Session.objects.using(using)
+        .filter(user_id=user_id, revoked_at__isnull=True, expires_at__gt=now)
+        .order_by("-last_used_at")
     )
 
 

@@ -32,7 +32,6 @@ class SessionSerializer(serializers.Serializer):
 # The body of PUT /auth/sessions/<sid>/claims/: types here, bounds in sessions_store.claims
 # (the service checks them for every caller). A comment, not a docstring: the schema shows those.
 class SessionClaimsSerializer(serializers.Serializer):
-
     permissions = serializers.ListField(
         child=StrictCharField(allow_blank=True, trim_whitespace=False),
         required=False,

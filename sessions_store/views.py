@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from authsvc.api import GenericViewSet
 from authsvc.http import client_info
+from authsvc.replica import replica
 from authsvc.schema import CLEAR_AUTH_COOKIES, error, set_cookie
 from sessions_store import services
 from sessions_store.selectors import live_sessions
@@ -24,7 +25,9 @@ class SessionViewSet(mixins.ListModelMixin, GenericViewSet):
     pagination_class = None
 
     def get_queryset(self):
-        return live_sessions(self.request.user.id)
+        # For display only: a replica may serve it (authsvc/replica.py); the revocations
+        # below check and write on the primary.
+        return live_sessions(self.request.user.id, using=replica())
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "current_sid": self.request.user.sid}

@@ -23,11 +23,12 @@ from accounts.services import user_delete, user_save_by_operator
 from audit.retention import user_events
 from authsvc.admin_site import ReadOnlyAdmin
 from authsvc.http import client_info
+from authsvc.replica import ReplicaChangelistMixin, replica
 from sessions_store.selectors import live_sessions
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ReplicaChangelistMixin, DjangoUserAdmin):
     ordering = ("-date_joined",)
     list_display = (
         "email",
@@ -76,7 +77,7 @@ class UserAdmin(DjangoUserAdmin):
     change_password_form = OperatorPasswordForm
 
     def get_queryset(self, request):
-        return users_for_operators()
+        return self.on_replica(request, users_for_operators())
 
     # Every write below goes through an accounts service, so it ends or re-caches the
     # user's sessions at once (an admin edit must not leave a stale snapshot or a live
@@ -138,7 +139,7 @@ class UserAdmin(DjangoUserAdmin):
                 session.user_agent[:80],
                 reverse("admin:sessions_store_session_revoke", args=[session.pk]),
             )
-            for session in live_sessions(user.pk)
+            for session in live_sessions(user.pk, using=replica())
         ]
         if not rows:
             return "None"
@@ -208,7 +209,7 @@ class UserAdmin(DjangoUserAdmin):
     def recent_events(self, user):
         rows = [
             (event.created_at.strftime("%Y-%m-%d %H:%M:%S"), event.type, event.ip or "-")
-            for event in user_events(user_id=user.pk)
+            for event in user_events(user_id=user.pk, using=replica())
         ]
         link = reverse("admin:audit_authevent_changelist") + f"?user__id__exact={user.pk}"
         if not rows:

@@ -4,6 +4,7 @@ from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base
 
 from authsvc.postgres.outage import WATCHDOG, breaker_for
@@ -39,6 +40,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def unbounded(self):
         """Lift the bounds for maintenance work that legitimately runs long in a process of
         its own (seeding a benchmark); never in a request."""
+        if settings.AUTHSVC_DB_POOLER:
+            # A session-level SET through a transaction-pooling PgBouncer would land on some
+            # server connection and lift the timeout for whichever client gets it next.
+            raise ImproperlyConfigured(
+                "Long maintenance work must connect straight to PostgreSQL: unset "
+                "AUTHSVC_DB_POOLER and point DATABASE_URL at the server, not PgBouncer."
+            )
         saved, self.watch_seconds = self.watch_seconds, 24 * 3600
         try:
             with self.cursor() as cursor:

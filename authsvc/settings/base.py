@@ -106,13 +106,30 @@ TEMPLATES = [
 AUTHSVC_DB_TIMEOUT_SECONDS = env_int("AUTHSVC_DB_TIMEOUT_SECONDS", 5, minimum=1)
 # One round trip is cut a little before that (authsvc/postgres), so the 503 comes within it.
 AUTHSVC_DB_WATCH_SECONDS = db_watch_seconds(AUTHSVC_DB_TIMEOUT_SECONDS)
+# "pgbouncer" when DATABASE_URL (and DATABASE_REPLICA_URL) name PgBouncer in transaction
+# pooling mode: no session state (authsvc/settings/env.py, docs/production.md).
+AUTHSVC_DB_POOLER = env_str("AUTHSVC_DB_POOLER", "")
 DATABASES = {
     "default": database_from_url(
         env_str("DATABASE_URL", "sqlite:///db.sqlite3"),
         base_dir=BASE_DIR,
         timeout_seconds=AUTHSVC_DB_TIMEOUT_SECONDS,
+        pooler=AUTHSVC_DB_POOLER,
     )
 }
+# A streaming replica of it, for the few reads a moment-old answer cannot harm
+# (authsvc/replica.py); never written to, never migrated (the primary's changes replay).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = database_from_url(
+        DATABASE_REPLICA_URL,
+        base_dir=BASE_DIR,
+        timeout_seconds=AUTHSVC_DB_TIMEOUT_SECONDS,
+        pooler=AUTHSVC_DB_POOLER,
+    )
+    # Tests read the primary's test database through it.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["authsvc.replica.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -82,14 +82,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def database_from_url(url: str, *, base_dir: Path, timeout_seconds: int = 5) -> dict:
+POOLERS = ("", "pgbouncer")
+
+
+def database_from_url(
+    url: str, *, base_dir: Path, timeout_seconds: int = 5, pooler: str = ""
+) -> dict:
     """Turn `postgres://user:pass@host:port/db` or `sqlite:///path` into a DATABASES entry.
 
     On PostgreSQL `timeout_seconds` bounds every step: the connection (libpq's
     `connect_timeout`, at least 2 s), each statement and lock wait on the server, a dead
     peer (TCP keepalives, `tcp_user_timeout`), and, client-side, each round trip
     (`authsvc.postgres`). Parameters in the URL's query string override these.
+
+    `pooler="pgbouncer"`: the URL names PgBouncer in transaction-pooling mode, where each
+    transaction may run on another server connection, so nothing may live in a session:
+    no server-side cursors (they outlive the transaction that opened one), no prepared
+    statements (PgBouncer before 1.21 cannot route them), and no `options` startup
+    parameter (PgBouncer refuses it; its `connect_query` or `ALTER ROLE ... SET` sets the
+    server-side timeouts instead, docs/production.md).
     """
+    if pooler not in POOLERS:
+        raise ImproperlyConfigured(f"AUTHSVC_DB_POOLER must be empty or pgbouncer, not {pooler!r}")
     parsed = urlparse(url)
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
     if parsed.scheme == "sqlite":
@@ -99,7 +113,14 @@ def database_from_url(url: str, *, base_dir: Path, timeout_seconds: int = 5) -> 
         name = Path(path) if Path(path).is_absolute() else base_dir / path
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(name)}
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
+        timeouts = postgres_timeouts(timeout_seconds)
+        pooled = {}
+        if pooler == "pgbouncer":
+            timeouts.pop("options")
+            pooled = {"DISABLE_SERVER_SIDE_CURSORS": True}
+            options.setdefault("prepare_threshold", None)
         return {
+            **pooled,
             "ENGINE": "authsvc.postgres",
             "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
             "USER": unquote(parsed.username or ""),
@@ -108,7 +129,7 @@ def database_from_url(url: str, *, base_dir: Path, timeout_seconds: int = 5) -> 
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": int(options.pop("conn_max_age", 60)),
             "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": {**postgres_timeouts(timeout_seconds), **options},
+            "OPTIONS": {**timeouts, **options},
         }
     # Never the URL itself in the message: it may hold the password.
     scheme = f"{parsed.scheme}://" if parsed.scheme else "a value without a scheme"

@@ -1,50 +1,30 @@
 """The session store and the cache: Redis when REDIS_URL is set, in-process otherwise."""
 
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.retry import Retry
+from authsvc.redis_url import redis_caches, redis_target
 
 from .env import env_int, env_str
 
+# One server, a Sentinel-managed master or a Cluster (authsvc/redis_url.py has the forms).
 REDIS_URL = env_str("REDIS_URL") or None
+# Refuse a malformed URL at start-up, not at the first request.
+REDIS_KIND = redis_target(REDIS_URL).kind if REDIS_URL else None
 
 # Redis is the fast path, PostgreSQL the truth: a slow or partitioned Redis must cost a
 # request a short wait, not a worker (authsvc/redis_guard.py). Connect and read timeouts:
 AUTHSVC_REDIS_TIMEOUT_MS = env_int("AUTHSVC_REDIS_TIMEOUT_MS", 250, minimum=1)
 # After a failure each process skips Redis this long before one request probes it again.
 AUTHSVC_REDIS_BREAKER_SECONDS = env_int("AUTHSVC_REDIS_BREAKER_SECONDS", 5, minimum=1)
+# With Redis replicas (Sentinel, Cluster): how many must have a revocation's tombstones
+# before it counts as written (WAIT); short of that it is recorded in PostgreSQL as
+# pending, so a failover to a lagging replica cannot bring a revoked session back.
+AUTHSVC_REDIS_REVOCATION_REPLICAS = env_int("AUTHSVC_REDIS_REVOCATION_REPLICAS", 0, minimum=0)
 # How often each process reads the revocations that could not reach Redis
 # (sessions_store/revocations.py): the longest a revocation made during an outage can be
 # missed by another process that still trusts a cached snapshot.
 AUTHSVC_REVOCATION_SYNC_SECONDS = env_int("AUTHSVC_REVOCATION_SYNC_SECONDS", 1, minimum=0)
 
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "authsvc",
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": AUTHSVC_REDIS_TIMEOUT_MS / 1000,
-                "SOCKET_TIMEOUT": AUTHSVC_REDIS_TIMEOUT_MS / 1000,
-                # One immediate retry covers a connection dropped by a Redis restart; more,
-                # with backoff (redis-py's default), would stall every request for seconds
-                # while Redis is down instead of falling back to the database. A timeout is
-                # not retried: a slow Redis would only double the wait.
-                "CONNECTION_POOL_KWARGS": {
-                    "health_check_interval": 30,
-                    "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-                },
-            },
-        },
-        # django-ratelimit's counters (authsvc/ratelimit.py): Redis behind the breaker, this
-        # process's memory while Redis is unreachable.
-        "ratelimit": {
-            "BACKEND": "authsvc.cache.FailoverCache",
-            "OPTIONS": {"PRIMARY": "default"},
-        },
-    }
+    CACHES = redis_caches(REDIS_URL, timeout_ms=AUTHSVC_REDIS_TIMEOUT_MS)
     AUTHSVC_SESSION_STORE = "sessions_store.backends.redis.RedisSessionStore"
 else:
     # One process only: every gunicorn worker would have its own store.

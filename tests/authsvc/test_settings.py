@@ -73,6 +73,8 @@ def test_production_settings_pass_check_deploy(tmp_path):
         ({"AUTHSVC_REDIS_BREAKER_SECONDS": "3600"}, "authsvc.E041"),
         # A revocation made during a Redis outage missed by other processes for minutes.
         ({"AUTHSVC_REVOCATION_SYNC_SECONDS": "300"}, "authsvc.E042"),
+        # More replicas than a master has: every revocation would wait, then be pending.
+        ({"AUTHSVC_REDIS_REVOCATION_REPLICAS": "9"}, "authsvc.E043"),
         # Front ends on other origins: exact HTTPS origins only outside debug.
         ({"AUTHSVC_CORS_ALLOWED_ORIGINS": "*"}, "authsvc.E050"),
         ({"AUTHSVC_CORS_ALLOWED_ORIGINS": "https://*.example.com"}, "authsvc.E050"),
@@ -90,6 +92,24 @@ def test_unsafe_values_are_refused(tmp_path, unsafe, check_id):
 
     assert result.returncode != 0
     assert check_id in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REDIS_URL": "memcached://cache:11211"}, "REDIS_URL must start with one of"),
+        ({"REDIS_URL": "redis+sentinel://s1:26379,s2:26379"}, "must name the master"),
+        ({"REDIS_URL": "redis+cluster://n1:7000/3"}, "db 0 only"),
+        ({"AUTHSVC_DB_POOLER": "pgpool"}, "AUTHSVC_DB_POOLER must be empty or pgbouncer"),
+    ],
+)
+def test_a_malformed_engine_setting_stops_the_start(tmp_path, env, message):
+    result = manage(
+        "check", env_overrides={"DJANGO_SECRET_KEY": "k" * 50, **env}, tmp_path=tmp_path
+    )
+
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_production_without_redis_is_warned_about(tmp_path):
