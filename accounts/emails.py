@@ -9,7 +9,10 @@ EMAIL_MAX_LENGTH = 254
 def normalize_email(value: str) -> str:
     # NFKC folds compatibility forms (fullwidth letters, ligatures) into their plain form;
     # lowercasing the whole address matches how every major provider treats local parts.
-    value = unicodedata.normalize("NFKC", value).strip().lower()
+    # NFKC again after lowercasing: a lowercase letter may compose where its capital did not
+    # ("T" + U+0308 stays two code points, "t" + U+0308 is U+1E97), so without it an address
+    # and its lowercase spelling would be two accounts.
+    value = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).strip().lower())
     local, at, domain = value.rpartition("@")
     if at and domain and not domain.isascii():
         # An internationalised domain in its one ASCII (punycode) form, so the Unicode and
