@@ -98,31 +98,42 @@ def keys_dir(tmp_path) -> Path:
     return directory
 
 
-@pytest.fixture
-def app_site(tmp_path):
-    root = tmp_path / "app"
+def app_on(tmp_path, host: str) -> StaticSite:
+    """The app (the page and the client) served from `host` on a port of its own."""
+    root = tmp_path / f"app-{host}"
     (root / "client").mkdir(parents=True)
     shutil.copy(CLIENT, root / "client" / "index.js")
     (root / "index.html").write_text(APP_PAGE)
-    with StaticSite(root, host="localhost") as site:
-        yield site
+    return StaticSite(root, host=host)
 
 
-@pytest.fixture
-def server(tmp_path, keys_dir, app_site):
-    with LiveServer(
+def api_for(tmp_path, keys_dir, app: StaticSite, **env) -> LiveServer:
+    """authsvc as `make run` configures it beside a front end's development server: debug
+    (plain HTTP, so no Secure cookies by default and an http:// origin allowed), CORS for
+    the app's origin; `env` adds to it."""
+    return LiveServer(
         host="localhost",
         database_url=database_url(),
         redis_url=settings.REDIS_URL,
         keys_dir=str(keys_dir),
         log=tmp_path / "gunicorn.log",
-        # `make run`'s configuration beside a front end's development server: debug (plain
-        # HTTP, so no Secure cookies and an http:// origin), CORS for the page's origin.
         DJANGO_DEBUG="1",
         DJANGO_ALLOWED_HOSTS="localhost",
-        AUTHSVC_CORS_ALLOWED_ORIGINS=app_site.origin,
+        AUTHSVC_CORS_ALLOWED_ORIGINS=app.origin,
         AUTHSVC_RATE_LIMITS_ENABLED="0",
-    ) as live:
+        **env,
+    )
+
+
+@pytest.fixture
+def app_site(tmp_path):
+    with app_on(tmp_path, "localhost") as site:
+        yield site
+
+
+@pytest.fixture
+def server(tmp_path, keys_dir, app_site):
+    with api_for(tmp_path, keys_dir, app_site) as live:
         yield live
 
 
@@ -252,11 +263,7 @@ def test_login_with_a_second_factor_from_another_origin(server, app_site):
 @pytest.fixture
 def cross_site_app(tmp_path):
     """The app on another *site*: 127.0.0.1 and localhost are different sites to a browser."""
-    root = tmp_path / "cross-site-app"
-    (root / "client").mkdir(parents=True)
-    shutil.copy(CLIENT, root / "client" / "index.js")
-    (root / "index.html").write_text(APP_PAGE)
-    with StaticSite(root, host="127.0.0.1") as site:
+    with app_on(tmp_path, "127.0.0.1") as site:
         yield site
 
 
@@ -274,19 +281,13 @@ def test_a_cross_site_front_end_works_only_with_samesite_none_and_third_party_co
     """The deployment table's third row (docs/frontends.md), and why it is not
     recommended: the cookies of a cross-site API are third-party cookies."""
     with (
-        LiveServer(
-            host="localhost",
-            database_url=database_url(),
-            redis_url=settings.REDIS_URL,
-            keys_dir=str(keys_dir),
-            log=tmp_path / "gunicorn.log",
-            DJANGO_DEBUG="1",
-            DJANGO_ALLOWED_HOSTS="localhost",
-            AUTHSVC_CORS_ALLOWED_ORIGINS=cross_site_app.origin,
+        api_for(
+            tmp_path,
+            keys_dir,
+            cross_site_app,
             # SameSite=None needs Secure; Chromium takes Secure cookies from http://localhost.
             AUTHSVC_COOKIE_SECURE="1",
             AUTHSVC_COOKIE_CROSS_SITE="1" if cross_site_cookies else "0",
-            AUTHSVC_RATE_LIMITS_ENABLED="0",
         ) as server,
         chromium(third_party_cookies=third_party_cookies) as driver,
     ):
