@@ -89,6 +89,17 @@ class _Processes:
             self.kill(port)
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def __enter__(self):
+        """Started (each subclass's `start`), or every process it began stopped again."""
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def log(self, port: int) -> str:
         path = self.dir / f"{port}.log"
         return path.read_text() if path.exists() else ""
@@ -153,16 +164,6 @@ class RedisCluster(_Processes):
         for node in nodes:
             _wait(lambda n=node: _cluster_ok(n), 30, "cluster_state:ok")
         return self
-
-    def __enter__(self) -> "RedisCluster":
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 class RedisSentinels(_Processes):
@@ -242,16 +243,6 @@ class RedisSentinels(_Processes):
         _wait(lambda: demoted.info("replication")["role"] == "slave", timeout, "demotion")
         return new
 
-    def __enter__(self) -> "RedisSentinels":
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 class PgBouncer(_Processes):
     """PgBouncer in transaction-pooling mode in front of `database` on the shared server, on
@@ -312,16 +303,6 @@ class PgBouncer(_Processes):
                 f"pgbouncer did not start: {self.log(self.listen_port)}{log}"
             ) from None
         return self
-
-    def __enter__(self) -> "PgBouncer":
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 class PostgresReplicaPair(_Processes):
@@ -440,13 +421,3 @@ class PostgresReplicaPair(_Processes):
     def resume_replay(self) -> None:
         with self.connect(self.replica_port) as replica:
             replica.execute("SELECT pg_wal_replay_resume()")
-
-    def __enter__(self) -> "PostgresReplicaPair":
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
