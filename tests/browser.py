@@ -9,26 +9,18 @@ must not pass.
 import contextlib
 import functools
 import http.server
-import os
-import shutil
 import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.faults import free_port
+from tests.tools import require
 
 
 def _binaries() -> tuple[str, str]:
-    chromium = shutil.which("chromium")
-    driver = shutil.which("chromedriver")
-    if chromium and driver:
-        return chromium, driver
-    reason = "chromium or chromedriver is not installed: run scripts/test-tools.sh as root"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    return require("chromium", "apt-get install chromium"), require(
+        "chromedriver", "apt-get install chromium-driver"
+    )
 
 
 @contextlib.contextmanager

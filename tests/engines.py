@@ -16,23 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
 import redis
 
 from tests.faults import free_port
-
-
-def require(binary: str, package: str) -> str:
-    """The binary's path; skip (fail under CI=true) when it is not installed."""
-    path = shutil.which(binary) or next(
-        (p for p in (f"/usr/sbin/{binary}", f"/usr/bin/{binary}") if os.access(p, os.X_OK)), None
-    )
-    if path is None:
-        reason = f"{binary} is not installed (apt-get install {package})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
+from tests.tools import require
 
 
 def _wait(predicate, timeout: float, what: str, step: float = 0.1):
@@ -131,7 +118,7 @@ class RedisCluster(_Processes):
         return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
     def start(self) -> "RedisCluster":
-        binary = require("redis-server", "redis-server")
+        binary = require("redis-server", "apt-get install redis-server")
         for port, bus_port in zip(self.ports, self.bus_ports, strict=True):
             self.spawn(
                 port,
@@ -183,7 +170,7 @@ class RedisSentinels(_Processes):
         return f"redis+sentinel://{hosts}/{self.service}/0"
 
     def start(self) -> "RedisSentinels":
-        binary = require("redis-server", "redis-server")
+        binary = require("redis-server", "apt-get install redis-server")
         self.spawn(self.master_port, _redis_args(binary, self.master_port))
         self.spawn(
             self.replica_port,
@@ -263,7 +250,7 @@ class PgBouncer(_Processes):
         )
 
     def start(self) -> "PgBouncer":
-        binary = require("pgbouncer", "pgbouncer")
+        binary = require("pgbouncer", "apt-get install pgbouncer")
         host, port = self.upstream
         (self.dir / "userlist.txt").write_text(f'"{self.user}" ""\n')
         ini = self.dir / "pgbouncer.ini"

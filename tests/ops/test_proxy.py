@@ -20,6 +20,7 @@ import pytest
 
 from tests.faults import free_port
 from tests.live import LiveServer, database_url
+from tests.tools import require
 
 ROOT = Path(__file__).resolve().parents[2]
 CADDYFILE = ROOT / "deploy" / "Caddyfile"
@@ -29,13 +30,7 @@ CADDYFILE = ROOT / "deploy" / "Caddyfile"
 def caddy() -> str:
     """Caddy, which `make test` installs (scripts/test-tools.sh). Missing, the tests are
     skipped with the reason, except in CI, where a missing install step must not pass."""
-    found = shutil.which("caddy")
-    if found:
-        return found
-    reason = "caddy is not installed (apt-get install caddy; scripts/test-tools.sh does)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    return require("caddy", "apt-get install caddy")
 
 
 def validate(caddy: str, config: Path, **env) -> subprocess.CompletedProcess:

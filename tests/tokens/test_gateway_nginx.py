@@ -4,8 +4,6 @@ live authsvc (gunicorn, the test database) and the example's echoing upstream.""
 import http.client
 import http.cookies
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +15,7 @@ from django.conf import settings
 from tests.faults import free_port
 from tests.live import CSRF, LiveServer
 from tests.tokens.conftest import token_parts
+from tests.tools import require
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "gateway"
@@ -28,13 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def nginx_binary() -> str:
     """nginx, which `make test` installs (scripts/test-tools.sh). Missing, the test is
     skipped with the reason, except in CI, where a missing install step must not pass."""
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if found:
-        return found
-    reason = "nginx is not installed: run scripts/test-tools.sh (make test does) as root"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    return require("nginx", "apt-get install nginx", path="/usr/sbin:/usr/local/sbin")
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
