@@ -54,7 +54,7 @@ def register_login_refresh_logout(client_factory, make_user, url: str) -> None:
     direct = engine(url)
     browser = client_factory()
     ready = browser.get("/readyz")
-    assert ready.status_code == 200
+    assert ready.status_code == 200, ready.content
     assert ready.json()["checks"]["session_store"] == "ok"
     assert browser.register("new@example.com").status_code == 201
     assert browser.get("/auth/self/").json()["email"] == "new@example.com"
