@@ -11,6 +11,7 @@ context variable that `RequestIdFilter` and the formatter read, and echoes it in
 `X-Request-ID` response header, which gunicorn's access line takes it from.
 """
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -34,6 +35,17 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 def current_request_id() -> str | None:
     return _request_id.get()
+
+
+@contextlib.contextmanager
+def request_id_context(value: str | None):
+    """Lines written inside name `value`: work a request left for later (a queued mail)
+    names that request when it is done."""
+    token = _request_id.set(value)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
 
 
 def request_id_for(request) -> str:

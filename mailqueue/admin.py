@@ -20,7 +20,8 @@ class QueuedMailAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "kind", ("created_at", admin.DateFieldListFilter))
     date_hierarchy = "created_at"
-    search_fields = ("=to",)
+    # An address, or the X-Request-ID of the request that queued it (from a log line).
+    search_fields = ("=to", "=request_id")
     fields = (
         "kind",
         "to",
@@ -32,6 +33,7 @@ class QueuedMailAdmin(ReadOnlyAdmin):
         "finished_at",
         "last_error",
         "params",
+        "request_id",
     )
     readonly_fields = fields
     actions = ("retry_now",)

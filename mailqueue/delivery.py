@@ -32,6 +32,7 @@ from django.db.models import F, QuerySet
 
 from authsvc import clock
 from authsvc.batching import delete_in_batches
+from authsvc.logs import request_id_context
 from mailqueue.models import QueuedMail
 from mailqueue.queue import after_commit, mail_worker_wake
 from mailqueue.registry import Built, mail_build
@@ -168,6 +169,11 @@ def _claim(candidates: QuerySet) -> QueuedMail | None:
 
 
 def _attempt(row: QueuedMail, sender: _Sender) -> str:
+    with request_id_context(row.request_id or None):
+        return _attempt_in_context(row, sender)
+
+
+def _attempt_in_context(row: QueuedMail, sender: _Sender) -> str:
     try:
         built = mail_build(row.kind, row.params)
     except DatabaseError:

@@ -26,6 +26,8 @@ class QueuedMail(models.Model):
     # The recipient as queued; the sent address when it went.
     to = models.CharField(max_length=254)
     params = models.JSONField(default=dict)
+    # The request that queued it (X-Request-ID): the worker's lines about it name that request.
+    request_id = models.CharField(max_length=128, blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()

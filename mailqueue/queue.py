@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from authsvc import clock
+from authsvc.logs import current_request_id
 from mailqueue.models import QueuedMail
 from mailqueue.registry import mail_kinds
 
@@ -27,7 +28,12 @@ def mail_enqueue(kind: str, *, to: str, params: dict) -> QueuedMail:
         raise ValueError(f"unknown mail kind {kind!r}")
     now = clock.now()
     row = QueuedMail.objects.create(
-        kind=kind, to=to, params=params, created_at=now, next_attempt_at=now
+        kind=kind,
+        to=to,
+        params=params,
+        request_id=current_request_id() or "",
+        created_at=now,
+        next_attempt_at=now,
     )
     after_commit(partial(_hand_over, row.pk))
     return row

@@ -9,6 +9,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
 
+from authsvc.logs import current_request_id
 from mailqueue.delivery import backoff_seconds, mail_deliver_due
 from mailqueue.models import QueuedMail
 from mailqueue.queue import mail_enqueue
@@ -290,3 +291,21 @@ def test_a_claim_that_expired_mid_send_is_not_marked_by_the_late_worker(clock, n
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sent", 2)
     assert "its claim expired before it was marked sent" in caplog.text
+
+
+def test_the_workers_lines_about_a_mail_name_the_request_that_queued_it(api, user, caplog):
+    """A password reset's mail is built and sent later, on the worker: its lines (the
+    `password_reset_requested` event, "sent") carry the request's X-Request-ID."""
+    response = api.post_json("/auth/password/reset/", {"email": user.email})
+    assert response.status_code == 202
+    request_id = response["X-Request-ID"]
+    assert QueuedMail.objects.get().request_id == request_id
+
+    with caplog.at_level("INFO"):
+        assert mail_deliver_due().sent == 1
+
+    about_it = [r for r in caplog.records if r.name.startswith(("authsvc", "mailqueue"))]
+    assert about_it, "the worker wrote no line"
+    assert {r.request_id for r in about_it} == {request_id}
+    # And nothing after it inherits the id.
+    assert current_request_id() is None
