@@ -26,7 +26,8 @@ EMAIL_CHANGE_MAIL = "email_change_confirm"
 
 def front_end_link(path: str, **params: str) -> str:
     base = settings.AUTHSVC_FRONTEND_URL.rstrip("/")
-    return f"{base}/{path.strip('/')}?{urlencode(params)}"
+    # The path as configured, its trailing slash kept: the service's own pages have one.
+    return f"{base}/{path.lstrip('/')}?{urlencode(params)}"
 
 
 def send_templated_mail(*, template: str, to: str, context: dict) -> None:

@@ -12,6 +12,7 @@ from .events import *
 from .jwt import *
 from .mfa import *
 from .operators import *
+from .pages import *
 from .ratelimit import *
 from .security import *
 from .sessions import *

@@ -23,7 +23,7 @@ def request_reset(client, email, **extra):
 def link_params(message) -> dict:
     url = re.search(r"https?://\S+", message.body).group(0)
     parsed = urlparse(url)
-    assert parsed.path == "/reset-password"
+    assert parsed.path == "/password/reset/confirm/"
     return {key: values[0] for key, values in parse_qs(parsed.query).items()}
 
 
