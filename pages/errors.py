@@ -50,6 +50,10 @@ def form_error(form, exc: ServiceError) -> int:
             for error in errors:
                 form.add_error(name, error)
             placed = True
+    if not placed and exc.code == "invalid_code" and "code" in form.fields:
+        # A wrong code can only be the code field's fault.
+        form.add_error("code", message_for(exc))
+        placed = True
     if not placed:
         form.add_error(None, message_for(exc))
     # A wrong password or code re-shows the form: 400, not the API's 401 (which names an
