@@ -143,8 +143,8 @@ def enrol_on_the_page(browser, clock) -> tuple[pyotp.TOTP, list[str]]:
 
 
 def test_totp_enrolment_on_the_page(signed_in, user, clock):
-    totp, codes = enrol_on_the_page(signed_in, clock)
-    assert "Two-factor authentication" in signed_in.get("/account/").content.decode()
+    totp, _codes = enrol_on_the_page(signed_in, clock)
+    assert "Turn off two-factor authentication" in signed_in.get("/account/").content.decode()
     # The next login asks for a code.
     browser = PageClient()
     assert browser.sign_in(user.email)["Location"].startswith("/login/2fa/")
