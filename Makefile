@@ -82,6 +82,10 @@ messages: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages $(foreach l,$(LANGUAGES_PO),-l $(l)) --no-location --no-wrap $(MESSAGES_IGNORE)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages $(foreach l,$(LANGUAGES_PO),-l $(l)) --ignore='.venv' --ignore='site'
 
+## screenshots: docs/img/pages-*.png, the pages in headless Chromium (scripts/screenshots.py)
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
