@@ -35,6 +35,8 @@ def message_for(exc: ServiceError) -> str:
         "reauth_required": _("Confirm it is you first."),
         "last_login_method": _("This is the account's only way to sign in: set a password first."),
         "not_found": _("Not found."),
+        "not_configured": _("This sign-in method is not configured on this server."),
+        "google_already_linked": _("A Google account is already linked to this account."),
         "unavailable": _("The service cannot complete this right now; try again shortly."),
     }
     return messages.get(code, _("The request could not be completed."))

@@ -30,6 +30,7 @@ urlpatterns = [
     path("account/2fa/setup/", account.totp_setup, name="account-2fa-setup"),
     path("account/2fa/confirm/", account.totp_confirm, name="account-2fa-confirm"),
     path("account/2fa/disable/", account.mfa_disable, name="account-2fa-disable"),
+    path("account/google/link/", account.google_link, name="account-google-link"),
     path("account/google/unlink/", account.google_unlink, name="account-google-unlink"),
     path("account/reauth/", account.reauth, name="account-reauth"),
     # Django's own switcher view: POST with the CSRF token; `next` only to this host.

@@ -16,6 +16,7 @@ from accounts.exceptions import InvalidCode, InvalidCredentials, ReauthRequired
 from accounts.mfa import services as mfa_services
 from accounts.models import User
 from accounts.social import services as social_services
+from accounts.social import views as social_views
 from authsvc.errors import ServiceError
 from authsvc.http import client_info
 from authsvc.ratelimit import failures_limited, rate_limit
@@ -287,6 +288,23 @@ def mfa_disable(request):
             )
             return see_other("/account/")
     return _overview(request, status=status, disable_form=form)
+
+
+@require_POST
+@signed_in
+def google_link(request):
+    """To Google's consent page; the callback links that Google account to this user."""
+    redirect = _stepped_up(request, "/account/#google")
+    if redirect:
+        return redirect
+    user = request.page_user
+    try:
+        return social_views.google_link_start(
+            request, user_id=user.id, sid=user.sid, respond=see_other
+        )
+    except ServiceError as exc:
+        messages.error(request, message_for(exc))
+        return see_other("/account/#google")
 
 
 @require_POST

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.test import Client
 
+from tests.accounts.test_google import google  # noqa: F401 - the fake Google, for these tests too
 from tests.conftest import DEFAULT_PASSWORD
 
 

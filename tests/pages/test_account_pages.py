@@ -2,6 +2,7 @@
 
 import base64
 import re
+from urllib.parse import parse_qs, urlparse
 
 import pyotp
 import pytest
@@ -203,3 +204,32 @@ def test_the_email_resend_is_limited_per_user(signed_in, settings):
     signed_in.submit("/account/email/resend/")
     assert len(mail.outbox) == 1
     assert "Too many attempts" in signed_in.get("/account/").content.decode()
+
+
+def test_google_link_and_unlink_from_the_account_page(signed_in, user, google, clock, settings):
+    from social_django.models import UserSocialAuth
+
+    page = signed_in.get("/account/").content.decode()
+    assert 'action="/account/google/link/"' in page
+    assert 'href="/auth/google/"' in PageClient().get("/login/").content.decode()
+    response = signed_in.submit("/account/google/link/")
+    assert response.status_code == 303
+    consent = urlparse(response["Location"])
+    assert consent.netloc == "accounts.google.com"
+    google.answers(sub="g-77", email="alice.personal@gmail.com")
+    back = signed_in.get(
+        "/auth/google/callback/", {"state": parse_qs(consent.query)["state"][0], "code": "c"}
+    )
+    assert "linked=google" in back["Location"]
+    assert UserSocialAuth.objects.get(uid="g-77").user == user
+    assert "alice.personal@gmail.com" in signed_in.get("/account/").content.decode()
+    # Unlinking needs a recent proof, like linking.
+    stale(clock, settings)
+    assert signed_in.submit("/account/google/unlink/")["Location"].startswith("/account/reauth/")
+    signed_in.submit("/account/reauth/", {"password": DEFAULT_PASSWORD})
+    assert signed_in.submit("/account/google/unlink/").status_code == 303
+    assert not UserSocialAuth.objects.exists()
+
+
+def test_no_google_button_without_google(browser):
+    assert "/auth/google/" not in browser.get("/login/").content.decode()
