@@ -4,6 +4,8 @@ and `aria-describedby` (pointing at `<id>_error`) on a field with errors."""
 
 from django import forms
 from django.conf import settings
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.emails import EMAIL_MAX_LENGTH as EMAIL_MAX
@@ -32,12 +34,18 @@ def _password(autocomplete: str, label=None, help_text="") -> forms.CharField:
     )
 
 
+def _password_help() -> str:
+    return gettext("At least %(min)d characters. A long passphrase is best.") % {
+        "min": settings.AUTHSVC_PASSWORD_MIN_LENGTH
+    }
+
+
 def _new_password(label=None) -> forms.CharField:
     return _password(
         "new-password",
         label=label or _("New password"),
-        help_text=_("At least %(min)d characters. A long passphrase is best.")
-        % {"min": settings.AUTHSVC_PASSWORD_MIN_LENGTH},
+        # Lazy: translated (and the setting read) when the page renders, not at import.
+        help_text=lazy(_password_help, str)(),
     )
 
 

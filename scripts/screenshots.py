@@ -165,6 +165,7 @@ def _walk(base: str, log: Path, pyotp) -> None:
         submit("/i18n/setlang/")
         shot("login-fr")
 
+        driver.delete_all_cookies()  # back to English
         driver.set_window_size(390, 800)
         driver.get(f"{base}/register/")
         shot("register-mobile")

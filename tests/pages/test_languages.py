@@ -139,8 +139,16 @@ def test_every_message_is_translated_and_compiled(language):
         ), msgid
 
 
-def test_no_untranslated_english_on_the_french_login_page():
-    html = PageClient().get("/login/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+@pytest.mark.parametrize(
+    ("path", "english"),
+    [
+        ("/login/", ("Sign in", "Password", "Forgot", "Create an account", "Language")),
+        ("/register/", ("At least", "passphrase", "optional", "Name")),
+        ("/password/reset/", ("Reset", "Email", "Send")),
+    ],
+)
+def test_no_english_left_on_the_french_pages(path, english):
+    html = PageClient().get(path, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     text = re.sub(r"<[^>]+>", " ", html)
-    for english in ("Sign in", "Password", "Forgot", "Create an account", "Language"):
-        assert english not in text, english
+    for word in english:
+        assert word not in text, word
