@@ -61,3 +61,22 @@ def form_error(form, exc: ServiceError) -> int:
     # A wrong password or code re-shows the form: 400, not the API's 401 (which names an
     # authentication scheme a browser page has no use for).
     return 400 if exc.kind == "unauthenticated" else KIND_STATUS.get(exc.kind, 400)
+
+
+def google_error_message(code: str) -> str:
+    """The sentence for the `?error=<code>` Google's callback lands with."""
+    messages = {
+        "account_exists": _(
+            "An account with this email exists: sign in with your password, then link Google "
+            "from your account."
+        ),
+        "email_not_verified": _("Google has not verified this address."),
+        "account_disabled": _("This account is disabled."),
+        "google_account_in_use": _("This Google account is linked to another account."),
+        "not_authenticated": _("Your session ended before Google answered; sign in again."),
+        "access_denied": _("The sign-in was cancelled at Google."),
+        "invalid_state": _("The sign-in could not be matched to this browser; start again."),
+        "google_error": _("Google did not complete the sign-in."),
+        "google_unavailable": _("Google could not be reached; try again."),
+    }
+    return messages.get(code, _("The sign-in with Google did not complete."))

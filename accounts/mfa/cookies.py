@@ -10,19 +10,16 @@ CHALLENGE_COOKIE = "mfa_challenge"
 CHALLENGE_COOKIE_PATH = "/auth/2fa/"
 
 
-def set_challenge_cookie(
-    response: HttpResponse, token: str, *, path: str = CHALLENGE_COOKIE_PATH
-) -> None:
-    """`path`: the page at /login/2fa/ (pages/) keeps its own copy there."""
+def set_challenge_cookie(response: HttpResponse, token: str) -> None:
     set_cookie(
         response,
         CHALLENGE_COOKIE,
         token,
         max_age=settings.AUTHSVC_MFA_CHALLENGE_TTL_SECONDS,
-        path=path,
+        path=CHALLENGE_COOKIE_PATH,
         samesite="Strict",
     )
 
 
-def clear_challenge_cookie(response: HttpResponse, *, path: str = CHALLENGE_COOKIE_PATH) -> None:
-    expire_cookie(response, CHALLENGE_COOKIE, path=path, samesite="Strict")
+def clear_challenge_cookie(response: HttpResponse) -> None:
+    expire_cookie(response, CHALLENGE_COOKIE, path=CHALLENGE_COOKIE_PATH, samesite="Strict")

@@ -4,7 +4,8 @@ Each calls the service the API view calls, under the same rate limits, and issue
 cookies (`tokens.cookies.set_auth_cookies`): a page login is an API login."""
 
 from django.contrib import messages
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
 from accounts.exceptions import InvalidCredentials, MfaChallengeExpired
@@ -15,17 +16,13 @@ from authsvc.errors import ServiceError
 from authsvc.http import client_info
 from authsvc.ratelimit import failures_limited, rate_limit_ip
 from pages.auth import page_user, resume_url, signed_in, with_next
-from pages.errors import form_error, message_for
+from pages.errors import form_error, google_error_message, message_for
 from pages.forms import CodeForm, LoginForm, RegisterForm
 from pages.views.common import google_configured, next_from, page, see_other
 from tokens import services as token_services
 from tokens.cookies import ACCESS_COOKIE, REFRESH_COOKIE, clear_auth_cookies, set_auth_cookies
 from tokens.exceptions import TokenInvalid
 from tokens.services import IssuedTokens
-
-# The page's own copy of the challenge cookie: the API's is scoped to /auth/2fa/, which a
-# page at /login/2fa/ never receives. Same value, same flags, its own path.
-PAGE_CHALLENGE_PATH = "/login/2fa/"
 
 
 def _signed_in_to(issued: IssuedTokens, next_url: str):
@@ -36,6 +33,17 @@ def _signed_in_to(issued: IssuedTokens, next_url: str):
 
 @require_GET
 def root(request):
+    """Where to start; also where Google's callback lands by default
+    (AUTHSVC_GOOGLE_RETURN_URL): `?mfa_required=1` goes on to the second step,
+    `?error=<code>` to the login page saying why, `?linked=google` to the account."""
+    if request.GET.get("mfa_required") == "1":
+        return see_other("/login/2fa/")
+    error = request.GET.get("error")
+    if error:
+        messages.error(request, google_error_message(error))
+        return see_other("/login/" if page_user(request) is None else "/account/")
+    if request.GET.get("linked") == "google":
+        messages.success(request, _("Your Google account is linked."))
     return see_other("/account/" if page_user(request) else "/login/")
 
 
@@ -65,7 +73,7 @@ def login(request):
         else:
             if isinstance(outcome, Challenge):
                 response = see_other(with_next("/login/2fa/", next_url))
-                set_challenge_cookie(response, outcome.token, path=PAGE_CHALLENGE_PATH)
+                set_challenge_cookie(response, outcome.token)
                 return response
             return _signed_in_to(outcome, next_url)
     return page(request, "pages/login.html", _login_context(form, next_url), status=status)
@@ -80,34 +88,39 @@ def _login_context(form, next_url: str) -> dict:
     }
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 def login_2fa(request):
+    """The second step's form. It posts to /auth/2fa/page/: the challenge cookie is the
+    API's own, scoped to /auth/2fa/, so only a path there receives it (a password login on
+    /login/ and a Google login both leave it there)."""
+    form = CodeForm(initial={"next": next_from(request)})
+    return page(request, "pages/login_2fa.html", {"form": form})
+
+
+@require_POST
+def login_2fa_submit(request):
     next_url = next_from(request)
-    token = request.COOKIES.get(CHALLENGE_COOKIE)
-    if request.method == "GET":
-        if not token:
-            return see_other(with_next("/login/", next_url))
-        form = CodeForm(initial={"next": next_url})
-        return page(request, "pages/login_2fa.html", {"form": form})
     form = CodeForm(request.POST)
     status = 400
     if form.is_valid():
         try:
             rate_limit_ip(request, "mfa_verify_ip")
             issued = mfa_services.mfa_login_complete(
-                token=token, code=form.cleaned_data["code"], client=client_info(request)
+                token=request.COOKIES.get(CHALLENGE_COOKIE),
+                code=form.cleaned_data["code"],
+                client=client_info(request),
             )
         except MfaChallengeExpired as exc:
-            # A dead challenge: back to the password, saying why.
+            # No challenge, or a dead one: back to the password, saying why.
             messages.error(request, message_for(exc))
             response = see_other(with_next("/login/", next_url))
-            clear_challenge_cookie(response, path=PAGE_CHALLENGE_PATH)
+            clear_challenge_cookie(response)
             return response
         except ServiceError as exc:
             status = form_error(form, exc)
         else:
             response = _signed_in_to(issued, next_url)
-            clear_challenge_cookie(response, path=PAGE_CHALLENGE_PATH)
+            clear_challenge_cookie(response)
             return response
     return page(request, "pages/login_2fa.html", {"form": form}, status=status)
 

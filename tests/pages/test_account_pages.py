@@ -149,7 +149,7 @@ def test_totp_enrolment_on_the_page(signed_in, user, clock):
     # The next login asks for a code.
     browser = PageClient()
     assert browser.sign_in(user.email)["Location"].startswith("/login/2fa/")
-    assert browser.submit("/login/2fa/", {"code": totp.at(clock.now())}).status_code == 303
+    assert browser.submit("/auth/2fa/page/", {"code": totp.at(clock.now())}).status_code == 303
 
 
 def test_a_wrong_enrolment_code_shows_the_same_secret_again(signed_in, clock):

@@ -125,6 +125,8 @@ def test_every_message_is_translated_and_compiled(language):
     po = LOCALE / language / "LC_MESSAGES" / "django.po"
     mo = po.with_suffix(".mo")
     assert mo.exists(), "run `make messages` and commit the .mo"
+    # msgfmt leaves fuzzy entries (makemessages' guesses) out of the .mo.
+    assert "#, fuzzy" not in po.read_text(encoding="utf-8"), "review the fuzzy entries"
     catalogue = gettext.GNUTranslations(mo.open("rb"))
     entries = {k: v for k, v in _po_entries(po).items() if k}
     assert entries

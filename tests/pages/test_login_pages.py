@@ -1,6 +1,8 @@
 """/login/, /login/2fa/, /register/, /logout/, / and the refresh hop: the API's services,
 cookies, limits, lockout and audit events, behind accessible forms."""
 
+from urllib.parse import parse_qs, urlparse
+
 import pytest
 from django.core import mail
 
@@ -188,30 +190,53 @@ def test_two_factor_login_with_a_code_and_with_a_backup_code(logged_in, user, cl
     assert response.status_code == 303
     assert response["Location"] == "/login/2fa/?next=%2Faccount%2F"
     challenge = response.cookies["mfa_challenge"]
-    assert challenge["path"] == "/login/2fa/" and challenge["samesite"] == "Strict"
+    # The API's own challenge cookie: the form posts where it is sent.
+    assert challenge["path"] == "/auth/2fa/" and challenge["samesite"] == "Strict"
     assert "access_token" not in response.cookies
-    page = browser.get("/login/2fa/")
-    assert 'autocomplete="one-time-code"' in field_html(page.content.decode(), "code")
-    wrong = browser.submit("/login/2fa/", {"code": "000000"})
+    page = browser.get("/login/2fa/").content.decode()
+    assert 'autocomplete="one-time-code"' in field_html(page, "code")
+    assert 'action="/auth/2fa/page/"' in page
+    wrong = browser.submit("/auth/2fa/page/", {"code": "000000"})
     assert wrong.status_code == 400
     assert "invalid or has already been used" in wrong.content.decode()
-    ok = browser.submit("/login/2fa/", {"code": enrolled.code(clock)})
+    ok = browser.submit("/auth/2fa/page/", {"code": enrolled.code(clock)})
     assert ok.status_code == 303 and ok["Location"] == "/account/"
     assert ok.cookies["access_token"].value
     assert ok.cookies["mfa_challenge"].value == ""
 
     other = PageClient()
     other.sign_in(user.email)
-    backup = other.submit("/login/2fa/", {"code": enrolled.backup_codes[0]})
+    backup = other.submit("/auth/2fa/page/", {"code": enrolled.backup_codes[0]})
     assert backup.status_code == 303
 
 
 def test_the_second_step_without_a_challenge_goes_back_to_the_password(browser):
-    assert browser.get("/login/2fa/?next=/account/")["Location"] == "/login/?next=%2Faccount%2F"
-    response = browser.submit("/login/2fa/", {"code": "123456"})
+    response = browser.submit("/auth/2fa/page/", {"code": "123456", "next": "/account/"})
     assert response.status_code == 303
     assert response["Location"] == "/login/?next=%2Faccount%2F"
     assert "sign in again" in browser.get(response["Location"]).content.decode()
+
+
+def test_a_google_login_with_2fa_finishes_on_the_pages(logged_in, user, clock, google):
+    from social_django.models import UserSocialAuth
+
+    enrolled = enrol(logged_in, clock)
+    UserSocialAuth.objects.create(user=user, provider="google-oauth2", uid="g-1")
+    browser = PageClient()
+    start = browser.get("/auth/google/")
+    state = parse_qs(urlparse(start["Location"]).query)["state"][0]
+    google.answers(sub="g-1", email=user.email)
+    landed = browser.get("/auth/google/callback/", {"state": state, "code": "c"})
+    assert "mfa_required=1" in landed["Location"]
+    assert browser.get("/?mfa_required=1")["Location"] == "/login/2fa/"
+    response = browser.submit("/auth/2fa/page/", {"code": enrolled.code(clock)})
+    assert response.status_code == 303 and response["Location"] == "/account/"
+
+
+def test_google_errors_land_on_the_login_page_with_a_sentence(browser):
+    response = browser.get("/?error=access_denied")
+    assert response["Location"] == "/login/"
+    assert "cancelled at Google" in browser.get("/login/").content.decode()
 
 
 def test_a_page_without_a_user_goes_through_the_refresh_hop(browser):

@@ -143,7 +143,7 @@ def test_a_persons_journey(server):
         sign_in(driver, server, email, DEFAULT_PASSWORD)
         at(driver, "/login/2fa/")
         fill(driver, code=totp.at(time.time() + 30))
-        submit(driver, "/login/2fa/")
+        submit(driver, "/auth/2fa/page/")
         at(driver, "/account/")
 
         # Another session (the API, with a backup code); revoke it from the page.
@@ -181,7 +181,7 @@ def test_a_persons_journey(server):
         sign_in(driver, server, email, NEW_PASSWORD)
         at(driver, "/login/2fa/")
         fill(driver, code=codes[1])
-        submit(driver, "/login/2fa/")
+        submit(driver, "/auth/2fa/page/")
         at(driver, "/account/")
 
 
