@@ -327,9 +327,13 @@ def google_unlink(request):
 def reauth(request):
     """Step-up: the password, or a code when the account has 2FA (as POST /auth/reauth/)."""
     user = request.page_user
-    has_mfa = mfa_services.mfa_enabled(User.objects.get(pk=user.id))
+    account = User.objects.get(pk=user.id)
+    has_mfa = mfa_services.mfa_enabled(account)
     form_class = ReauthCodeForm if has_mfa else ReauthPasswordForm
     next_url = next_from(request)
+    if not has_mfa and not account.has_usable_password():
+        # Google only, no 2FA: nothing to prove here; a new Google login is a fresh session.
+        return page(request, "pages/reauth.html", {"google_only": True})
     if request.method == "GET":
         form = form_class(initial={"next": next_url})
         return page(request, "pages/reauth.html", {"form": form, "has_mfa": has_mfa})

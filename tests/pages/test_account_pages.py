@@ -233,3 +233,17 @@ def test_google_link_and_unlink_from_the_account_page(signed_in, user, google, c
 
 def test_no_google_button_without_google(browser):
     assert "/auth/google/" not in browser.get("/login/").content.decode()
+
+
+def test_a_google_only_account_confirms_with_google(make_user):
+    from authsvc.http import ClientInfo
+    from tokens.services import session_start
+
+    user = make_user(password=None)
+    issued = session_start(
+        user=user, client=ClientInfo(ip="127.0.0.1", user_agent=""), amr=["google"]
+    )
+    browser = PageClient()
+    browser.cookies["access_token"] = issued.access_token
+    html = browser.get("/account/reauth/").content.decode()
+    assert 'href="/auth/google/"' in html and 'name="password"' not in html
