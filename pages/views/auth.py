@@ -25,6 +25,14 @@ from tokens.exceptions import TokenInvalid
 from tokens.services import IssuedTokens
 
 
+def _rate_limited(request, group: str) -> ServiceError | None:
+    try:
+        rate_limit_ip(request, group)
+    except ServiceError as exc:
+        return exc
+    return None
+
+
 def _signed_in_to(issued: IssuedTokens, next_url: str):
     response = see_other(next_url)
     set_auth_cookies(response, issued)
@@ -102,9 +110,12 @@ def login_2fa_submit(request):
     next_url = next_from(request)
     form = CodeForm(request.POST)
     status = 400
-    if form.is_valid():
+    # Every attempt counts, as at POST /auth/2fa/verify/.
+    limited = _rate_limited(request, "mfa_verify_ip")
+    if form.is_valid() and limited:
+        status = form_error(form, limited)
+    elif form.is_valid():
         try:
-            rate_limit_ip(request, "mfa_verify_ip")
             issued = mfa_services.mfa_login_complete(
                 token=request.COOKIES.get(CHALLENGE_COOKIE),
                 code=form.cleaned_data["code"],
@@ -133,9 +144,12 @@ def register(request):
         return page(request, "pages/register.html", _register_context(form, next_url))
     form = RegisterForm(request.POST)
     status = 400
-    if form.is_valid():
+    # Every attempt counts, as at POST /auth/register/.
+    limited = _rate_limited(request, "register_ip")
+    if form.is_valid() and limited:
+        status = form_error(form, limited)
+    elif form.is_valid():
         try:
-            rate_limit_ip(request, "register_ip")
             user, issued = services.user_register(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],

@@ -277,3 +277,22 @@ def test_api_404s_stay_json_and_page_routes_are_html(browser):
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
     assert browser.post("/login/").status_code == 403  # no CSRF token: an HTML page
+
+
+def test_register_counts_every_attempt_like_the_api(browser, settings):
+    settings.AUTHSVC_RATE_LIMITS = {**settings.AUTHSVC_RATE_LIMITS, "register_ip": "2/h"}
+    browser.submit("/register/", {"email": "", "password": ""})
+    browser.submit("/register/", {"email": "bad", "password": "x"})
+    response = browser.submit(
+        "/register/", {"email": "ok@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 429
+    assert not User.objects.filter(email="ok@example.com").exists()
+
+
+def test_the_second_step_is_rate_limited_per_ip(browser, settings):
+    settings.AUTHSVC_RATE_LIMITS = {**settings.AUTHSVC_RATE_LIMITS, "mfa_verify_ip": "1/m"}
+    browser.submit("/auth/2fa/page/", {"code": "123456"})
+    response = browser.submit("/auth/2fa/page/", {"code": "123456"})
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
