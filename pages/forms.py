@@ -133,6 +133,10 @@ class TotpConfirmForm(forms.Form):
     )
 
 
+class BackupCodesForm(forms.Form):
+    code = _code()
+
+
 class MfaDisableForm(forms.Form):
     password = _password("current-password", label=_("Current password"))
     code = _code()

@@ -31,6 +31,7 @@ urlpatterns = [
     path("account/sessions/revoke-all/", account.sessions_revoke_all, name="account-sessions"),
     path("account/2fa/setup/", account.totp_setup, name="account-2fa-setup"),
     path("account/2fa/confirm/", account.totp_confirm, name="account-2fa-confirm"),
+    path("account/2fa/backup-codes/", account.backup_codes, name="account-backup-codes"),
     path("account/2fa/disable/", account.mfa_disable, name="account-2fa-disable"),
     path("account/google/link/", account.google_link, name="account-google-link"),
     path("account/google/unlink/", account.google_unlink, name="account-google-unlink"),

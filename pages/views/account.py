@@ -23,6 +23,7 @@ from authsvc.ratelimit import failures_limited, rate_limit
 from pages.auth import signed_in, with_next
 from pages.errors import form_error, message_for
 from pages.forms import (
+    BackupCodesForm,
     EmailChangeForm,
     MfaDisableForm,
     PasswordChangeForm,
@@ -62,6 +63,7 @@ def _overview_context(request, **forms) -> dict:
         "email_form": forms.get("email_form") or EmailChangeForm(),
         "password_form": forms.get("password_form") or PasswordChangeForm(),
         "disable_form": forms.get("disable_form") or MfaDisableForm(),
+        "backup_form": forms.get("backup_form") or BackupCodesForm(prefix="backup"),
         "has_password": user.has_usable_password(),
     }
 
@@ -260,6 +262,31 @@ def totp_confirm(request):
             return page(request, "pages/backup_codes.html", {"codes": codes})
     enrolment = mfa_services.totp_enrolment_pending(user_id=user.id)
     return _enrolment_page(request, enrolment, form, status=status)
+
+
+@require_POST
+@signed_in
+def backup_codes(request):
+    """New backup codes for a current code (the old ones stop working), shown once."""
+    redirect = _stepped_up(request, "/account/#2fa")
+    if redirect:
+        return redirect
+    user = request.page_user
+    form = BackupCodesForm(request.POST, prefix="backup")
+    status = 400
+    if form.is_valid():
+        try:
+            codes = mfa_services.backup_codes_regenerate(
+                user_id=user.id,
+                session_id=user.sid,
+                code=form.cleaned_data["code"],
+                client=client_info(request),
+            )
+        except ServiceError as exc:
+            status = form_error(form, exc)
+        else:
+            return page(request, "pages/backup_codes.html", {"codes": codes, "renewed": True})
+    return _overview(request, status=status, backup_form=form)
 
 
 @require_POST

@@ -247,3 +247,17 @@ def test_a_google_only_account_confirms_with_google(make_user):
     browser.cookies["access_token"] = issued.access_token
     html = browser.get("/account/reauth/").content.decode()
     assert 'href="/auth/google/"' in html and 'name="password"' not in html
+
+
+def test_new_backup_codes_replace_the_old_ones(signed_in, user, clock):
+    totp, codes = enrol_on_the_page(signed_in, clock)
+    html = signed_in.get("/account/").content.decode()
+    assert 'autocomplete="one-time-code"' in field_html(html, "backup-code")
+    response = signed_in.submit("/account/2fa/backup-codes/", {"backup-code": totp.at(clock.now())})
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    new = re.findall(r"<li><code>([^<]+)</code></li>", response.content.decode())
+    assert len(new) == 10 and not set(new) & set(codes)
+    browser = PageClient()
+    browser.sign_in(user.email)
+    assert browser.submit("/auth/2fa/page/", {"code": codes[0]}).status_code == 400
+    assert browser.submit("/auth/2fa/page/", {"code": new[0]}).status_code == 303
