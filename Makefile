@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CLIENT)/pyproject.toml 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/authsvc
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test docs lint format migrate superuser services test-tools bench profile clean schema
+.PHONY: run test docs lint format migrate superuser services test-tools bench profile clean schema messages screenshots
 
 BENCH_SCALE ?= 1k
 
@@ -71,6 +71,20 @@ profile: $(STAMP) services
 ## schema: write docs/openapi.yaml, the OpenAPI document generated from the code (a test checks it)
 schema: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
+
+## messages: update the pages' and emails' translation catalogues (locale/<lang>/LC_MESSAGES/
+## django.po) and compile them (.mo, committed: no gettext at run time). Needs GNU gettext.
+LANGUAGES_PO := fr
+MESSAGES_IGNORE := --ignore='.venv/*' --ignore='clients/*' --ignore='tests/*' --ignore='docs/*' \
+	--ignore='bench/*' --ignore='examples/*' --ignore='var/*' --ignore='templates/admin/*' \
+	--ignore='deploy/*' --ignore='scripts/*' --ignore='site/*'
+messages: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages $(foreach l,$(LANGUAGES_PO),-l $(l)) --no-location --no-wrap $(MESSAGES_IGNORE)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages $(foreach l,$(LANGUAGES_PO),-l $(l)) --ignore='.venv' --ignore='site'
+
+## screenshots: docs/img/pages-*.png, the pages in headless Chromium (scripts/screenshots.py)
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,9 +7,16 @@ stolen learns of it while the old address still works for a password reset.
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.exceptions import EmailTaken, InvalidRequest, ResetTokenInvalid
-from accounts.mail import EMAIL_CHANGE_MAIL, front_end_link, send_templated_mail, templated_mail
+from accounts.mail import (
+    EMAIL_CHANGE_MAIL,
+    front_end_link,
+    mail_language,
+    send_templated_mail,
+    templated_mail,
+)
 from accounts.models import User
 from accounts.services import email_clean, password_verify
 from accounts.tokens import (
@@ -48,7 +55,7 @@ def email_change_request(
         sid=session_id,
     )
     if new_email == user.email:
-        raise InvalidRequest(fields={"new_email": ["This is already the account's address."]})
+        raise InvalidRequest(fields={"new_email": [_("This is already the account's address.")]})
     if User.objects.filter(email=new_email).exists():
         events.record("email_change_refused", user_id=str(user.pk), sid=session_id, client=client)
         raise EmailTaken()
@@ -63,6 +70,7 @@ def email_change_request(
                 "new_email": new_email,
                 "session_id": str(session_id),
                 "account": email_change_account_mac(user),
+                "language": mail_language(),
             },
         )
         send_templated_mail(
@@ -96,6 +104,7 @@ def email_change_mail_build(params: dict) -> Built:
             template="email_change_confirm",
             to=new_email,
             context={**_mail_context(user, new_email), "link": link},
+            language=params.get("language"),
         )
     )
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from mailqueue.queue import mail_enqueue
 from mailqueue.registry import Built, mail_kind_register
@@ -26,35 +27,58 @@ EMAIL_CHANGE_MAIL = "email_change_confirm"
 
 def front_end_link(path: str, **params: str) -> str:
     base = settings.AUTHSVC_FRONTEND_URL.rstrip("/")
-    return f"{base}/{path.strip('/')}?{urlencode(params)}"
+    # The path as configured, its trailing slash kept: the service's own pages have one.
+    return f"{base}/{path.lstrip('/')}?{urlencode(params)}"
+
+
+def mail_language() -> str:
+    """The language a mail queued now is written in: the page's the person is using (the
+    pages activate it, pages/locale.py), else the default (the API's requests)."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    known = {code for code, _name in settings.LANGUAGES}
+    return language if language in known else settings.LANGUAGE_CODE
 
 
 def send_templated_mail(*, template: str, to: str, context: dict) -> None:
     """Queue templates/emails/<template>_subject.txt, .txt and .html with this context (plain
     values, stored as they are: never a link or a secret)."""
-    mail_enqueue(TEMPLATED_MAIL, to=to, params={"template": template, "to": to, "context": context})
+    mail_enqueue(
+        TEMPLATED_MAIL,
+        to=to,
+        params={"template": template, "to": to, "context": context, "language": mail_language()},
+    )
 
 
-def templated_mail(*, template: str, to: str, context: dict) -> EmailMultiAlternatives:
-    """Render templates/emails/<template>_subject.txt, .txt and .html into one message."""
+def templated_mail(
+    *, template: str, to: str, context: dict, language: str | None = None
+) -> EmailMultiAlternatives:
+    """Render templates/emails/<template>_subject.txt, .txt and .html into one message, in
+    `language` (the one it was queued in; the worker has no request to ask)."""
     context = {
         "service_name": settings.AUTHSVC_SERVICE_NAME,
         "frontend_url": settings.AUTHSVC_FRONTEND_URL,
         **context,
     }
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.splitlines()),
-        body=render_to_string(f"emails/{template}.txt", context),
-        to=[to],
-    )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+        message = EmailMultiAlternatives(
+            subject=" ".join(subject.splitlines()),
+            body=render_to_string(f"emails/{template}.txt", context),
+            to=[to],
+        )
+        html = render_to_string(f"emails/{template}.html", context)
+    message.attach_alternative(html, "text/html")
     return message
 
 
 def _templated_mail_build(params: dict) -> Built:
     return Built(
-        templated_mail(template=params["template"], to=params["to"], context=params["context"])
+        templated_mail(
+            template=params["template"],
+            to=params["to"],
+            context=params["context"],
+            language=params.get("language"),
+        )
     )
 
 

@@ -7,11 +7,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from accounts import lockout
 from accounts.emails import normalize_email
 from accounts.exceptions import InvalidRequest, ResetTokenInvalid
-from accounts.mail import RESET_MAIL, front_end_link, templated_mail
+from accounts.mail import RESET_MAIL, front_end_link, mail_language, templated_mail
 from accounts.models import User
 from accounts.services import password_check
 from accounts.tokens import reset_tokens
@@ -41,8 +42,8 @@ def _password_change(user_id, session_id, current_password, new_password, client
     if not user.check_password(current_password):
         events.record("password_change_failed", user_id=str(user.pk), sid=session_id, client=client)
         raise InvalidRequest(
-            "The current password is incorrect.",
-            fields={"current_password": ["The current password is incorrect."]},
+            _("The current password is incorrect."),
+            fields={"current_password": [_("The current password is incorrect.")]},
         )
     lockout.login_failures_clear(user.email)
     password_check(new_password, user=user, field="new_password")
@@ -76,6 +77,7 @@ def password_reset_request(*, email: str, client: ClientInfo) -> None:
             "email": normalize_email(email),
             "ip": client.ip,
             "user_agent": client.user_agent,
+            "language": mail_language(),
         },
     )
 
@@ -105,6 +107,7 @@ def password_reset_mail_build(params: dict) -> Built:
             "link": link,
             "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
         },
+        language=params.get("language"),
     )
     return Built(
         message,

@@ -9,6 +9,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts import lockout
 from accounts.bans import user_may_log_in
@@ -51,10 +52,10 @@ def email_clean(email: str, *, field: str = "email") -> str:
         # Checked on the input: IDNA would quietly drop some (a zero-width space in the
         # domain), and the address must be refused, not silently made another one.
         if len(normalized) > EMAIL_MAX_LENGTH or _has_invisible_characters(email.strip()):
-            raise ValidationError("Enter a valid email address.")
+            raise ValidationError(_("Enter a valid email address."))
         validate_email(normalized)
         if not local_part_is_ascii(normalized):
-            raise ValidationError("Use only ASCII letters, digits and symbols before the @.")
+            raise ValidationError(_("Use only ASCII letters, digits and symbols before the @."))
     except ValidationError as exc:
         raise InvalidRequest(fields={field: list(exc.messages)}) from exc
     return normalized

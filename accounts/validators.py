@@ -11,6 +11,8 @@ from pathlib import Path
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +27,13 @@ class MaximumLengthValidator:
     def validate(self, password: str, user=None) -> None:
         if len(password) > self.max_length:
             raise ValidationError(
-                f"This password is too long; use at most {self.max_length} characters.",
+                _("This password is too long; use at most %(max)d characters.")
+                % {"max": self.max_length},
                 code="password_too_long",
             )
 
     def get_help_text(self) -> str:
-        return f"Your password can be at most {self.max_length} characters."
+        return _("Your password can be at most %(max)d characters.") % {"max": self.max_length}
 
 
 _BREACHED_LIST = Path(__file__).resolve().parent / "data" / "breached-passwords-top100k.txt.gz"
@@ -83,7 +86,7 @@ class BreachedPasswordValidator:
     """Refuse passwords known from data breaches (NIST SP 800-63B 3.1.1.2): a shipped list of
     the 100,000 most common, and HaveIBeenPwned's range API when AUTHSVC_HIBP_ENABLED."""
 
-    message = "This password has appeared in data breaches; choose another."
+    message = gettext_lazy("This password has appeared in data breaches; choose another.")
 
     def validate(self, password: str, user=None) -> None:
         if breached_offline(password):
@@ -92,4 +95,4 @@ class BreachedPasswordValidator:
             raise ValidationError(self.message, code="password_breached")
 
     def get_help_text(self) -> str:
-        return "Your password must not be one known from data breaches."
+        return _("Your password must not be one known from data breaches.")

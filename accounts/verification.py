@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.exceptions import ResetTokenInvalid
-from accounts.mail import VERIFY_MAIL, front_end_link, templated_mail
+from accounts.mail import VERIFY_MAIL, front_end_link, mail_language, templated_mail
 from accounts.models import User
 from accounts.tokens import email_verify_key_make, email_verify_key_read
 from audit import events
@@ -17,7 +17,11 @@ from sessions_store.services import user_snapshots_refresh
 def email_verification_send(*, user: User) -> None:
     """Queue the verification mail, in the caller's transaction (a registration that rolls
     back sends nothing)."""
-    mail_enqueue(VERIFY_MAIL, to=user.email, params={"user_id": str(user.pk), "email": user.email})
+    mail_enqueue(
+        VERIFY_MAIL,
+        to=user.email,
+        params={"user_id": str(user.pk), "email": user.email, "language": mail_language()},
+    )
 
 
 def email_verification_mail_build(params: dict) -> Built:
@@ -37,6 +41,7 @@ def email_verification_mail_build(params: dict) -> Built:
                 "link": link,
                 "valid_days": max(1, settings.AUTHSVC_EMAIL_VERIFY_TTL_SECONDS // 86400),
             },
+            language=params.get("language"),
         )
     )
 

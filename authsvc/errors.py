@@ -15,7 +15,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import utils as db_utils
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -230,6 +231,8 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if database_unavailable(exception):
             logger.warning("database unavailable at %s: %s", request.path, exception)
+            if _for_a_page(request):
+                return _page_error(request, HTTPStatus.SERVICE_UNAVAILABLE)
             return unavailable_response()
         return None
 
@@ -238,16 +241,61 @@ def _json_error(code: str, status: int, detail: str | None = None) -> JsonRespon
     return JsonResponse(error_body(code, detail), status=status)
 
 
+def _for_a_page(request) -> bool:
+    """Whether the request was routed to one of the pages for people (the `pages`
+    namespace): those get an HTML error page; everything else keeps its JSON."""
+    match = getattr(request, "resolver_match", None)
+    return match is not None and "pages" in match.app_names
+
+
+def _page_error(request, status: int) -> HttpResponse:
+    # The template lives with the pages; only its name is known here (no upward import).
+    from django.utils.translation import gettext as _
+
+    titles = {
+        400: _("Bad request"),
+        403: _("This request was refused"),
+        404: _("Page not found"),
+        500: _("Something went wrong"),
+        503: _("Temporarily unavailable"),
+    }
+    messages = {
+        400: _("The request could not be understood."),
+        403: _(
+            "The form expired or came from another site. Go back, reload the page and try again."
+        ),
+        404: _("There is nothing at this address."),
+        500: _("The server could not complete the request. Try again in a moment."),
+        503: _("The service cannot complete this right now; try again shortly."),
+    }
+    body = render_to_string(
+        "pages/error.html",
+        {"status": status, "title": titles[status], "message": messages[status]},
+        request,
+    )
+    response = HttpResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    if status == 503:
+        response["Retry-After"] = str(settings.AUTHSVC_DB_TIMEOUT_SECONDS)
+    return response
+
+
 # Django-level handlers, for requests that never reach a DRF view.
 def bad_request(request, exception=None):
+    if _for_a_page(request):
+        return _page_error(request, HTTPStatus.BAD_REQUEST)
     return _json_error("invalid_request", HTTPStatus.BAD_REQUEST)
 
 
 def permission_denied(request, exception=None):
+    if _for_a_page(request):
+        return _page_error(request, HTTPStatus.FORBIDDEN)
     return _json_error("permission_denied", HTTPStatus.FORBIDDEN)
 
 
 def page_not_found(request, exception=None):
+    if _for_a_page(request):
+        return _page_error(request, HTTPStatus.NOT_FOUND)
     return _json_error("not_found", HTTPStatus.NOT_FOUND)
 
 
@@ -255,9 +303,15 @@ def server_error(request):
     # Raised outside a view (a middleware, a signal receiver) and so past the middleware
     # above: Django calls this handler while handling the exception.
     if database_unavailable(sys.exc_info()[1]):
+        if _for_a_page(request):
+            return _page_error(request, HTTPStatus.SERVICE_UNAVAILABLE)
         return unavailable_response()
+    if _for_a_page(request):
+        return _page_error(request, HTTPStatus.INTERNAL_SERVER_ERROR)
     return _json_error("server_error", HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def csrf_failure(request, reason=""):
+    if _for_a_page(request):
+        return _page_error(request, HTTPStatus.FORBIDDEN)
     return _json_error("csrf_failed", HTTPStatus.FORBIDDEN, f"CSRF verification failed: {reason}")

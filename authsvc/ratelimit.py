@@ -15,6 +15,7 @@ passwords do not rely on this alone: the per-account lockout is in PostgreSQL
 import contextlib
 import hashlib
 import math
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.cache import caches
@@ -94,6 +95,25 @@ def rate_limit_refund(request, *, group: str, key: str, rate: str | None = None)
     # ValueError: the window ended meanwhile, nothing to give back.
     with contextlib.suppress(ValueError):
         caches[settings.RATELIMIT_USE_CACHE].decr(counter)
+
+
+@contextlib.contextmanager
+def failures_limited(
+    request, *, group: str, key: str, failures: tuple[type[BaseException], ...]
+) -> Iterator[None]:
+    """Limit only the attempts that fail with one of `failures` (wrong passwords, wrong
+    codes): every attempt is reserved before it is made and refunded unless it failed so.
+    A shared office IP must not be locked out by its own good logins, and parallel guesses
+    cannot all slip under the limit. Every door (API view, page) wraps its check in this."""
+    rate_limit_reserve(request, group=group, key=key)
+    try:
+        yield
+    except failures:
+        raise
+    except BaseException:
+        rate_limit_refund(request, group=group, key=key)
+        raise
+    rate_limit_refund(request, group=group, key=key)
 
 
 def backoff_delay(failures: int, *, free: int, ceiling: int) -> int:

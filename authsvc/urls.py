@@ -29,6 +29,8 @@ if settings.AUTHSVC_BENCH:
     ]
 
 urlpatterns += [
+    # The pages for people (pages/urls.py): HTML, in their own namespace.
+    path("", include("pages.urls")),
     # Everything else is a JSON 404, in debug too: API clients never get an HTML page.
     re_path(r"^(?!admin/)", views.not_found, name="not-found"),
 ]

@@ -44,20 +44,27 @@ def raw_access_token(request) -> str | None:
     return request.COOKIES.get(ACCESS_COOKIE) or None
 
 
+def access_token_principal(raw: str) -> SessionPrincipal:
+    """The signed-in user an access token stands for, or TokenInvalid. The API's
+    authentication and the pages (pages/auth.py) both authenticate through here."""
+    claims = access_token_verify(raw)
+    # The signature proves who issued the token; only the session says it still counts.
+    snapshot = session_snapshot(claims["sid"])
+    if snapshot is None or snapshot.user_id != claims["sub"]:
+        raise TokenInvalid()
+    return SessionPrincipal(snapshot, claims)
+
+
 class AccessTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         raw = raw_access_token(request)
         if raw is None:
             return None
         try:
-            claims = access_token_verify(raw)
+            principal = access_token_principal(raw)
         except TokenInvalid as exc:
             raise exceptions.AuthenticationFailed(code="invalid_token") from exc
-        # The signature proves who issued the token; only the session says it still counts.
-        snapshot = session_snapshot(claims["sid"])
-        if snapshot is None or snapshot.user_id != claims["sub"]:
-            raise exceptions.AuthenticationFailed(code="invalid_token")
-        return SessionPrincipal(snapshot, claims), claims
+        return principal, principal.claims
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="authsvc"'

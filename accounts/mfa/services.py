@@ -95,6 +95,20 @@ def totp_setup(*, user_id) -> TotpEnrolment:
     device = TOTPDevice.objects.create(
         user=user, name=_DEVICE_NAME, confirmed=False, tolerance=1, drift=0
     )
+    return _enrolment(device)
+
+
+def totp_enrolment_pending(*, user_id) -> TotpEnrolment | None:
+    """The enrolment `totp_setup` started and no code confirmed yet, to show again (the
+    account page, after a wrong code or a reload) rather than replace the secret the app
+    has already scanned."""
+    device = TOTPDevice.objects.filter(user_id=user_id, confirmed=False).order_by("-pk").first()
+    if device is None:
+        return None
+    return _enrolment(device)
+
+
+def _enrolment(device: TOTPDevice) -> TotpEnrolment:
     return TotpEnrolment(
         otpauth_uri=device.config_url,
         secret=b32encode(device.bin_key).decode().rstrip("="),

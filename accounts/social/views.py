@@ -76,6 +76,23 @@ NOT_CONFIGURED_404 = {
 }
 
 
+def google_link_start(request, *, user_id, sid: str, respond):
+    """Start linking a Google account to a signed-in user (the API's `POST
+    /auth/google/link/` and the account page's button): `respond(url)` makes the door's
+    answer (JSON naming the consent page, or a redirect to it), which gets the flow cookie.
+    GoogleNotConfigured, or GoogleAlreadyLinked."""
+    if not _configured():
+        raise GoogleNotConfigured()
+    if services.google_linked_email(user_id=user_id) is not None:
+        raise GoogleAlreadyLinked()
+    strategy, backend = _backend(request)
+    url = backend.auth_url()
+    strategy.session[_LINK_KEY] = {"user": str(user_id), "sid": sid}
+    response = respond(url)
+    flow_state_save(response, strategy.session)
+    return response
+
+
 @operation(
     tags=["google"],
     operationId="googleStart",
@@ -271,16 +288,12 @@ class GoogleLinkView(APIView):
         the callback then links that Google account to this user instead of logging in, and
         lands on `?linked=google`. No request body is read. Needs a recently authenticated
         session (`403 reauth_required`: see `POST /auth/reauth/`)."""
-        if not _configured():
-            raise GoogleNotConfigured()
-        if services.google_linked_email(user_id=request.user.id) is not None:
-            raise GoogleAlreadyLinked()
-        strategy, backend = _backend(request._request)
-        url = backend.auth_url()
-        strategy.session[_LINK_KEY] = {"user": str(request.user.id), "sid": request.user.sid}
-        response = Response({"authorization_url": url})
-        flow_state_save(response, strategy.session)
-        return response
+        return google_link_start(
+            request._request,
+            user_id=request.user.id,
+            sid=request.user.sid,
+            respond=lambda url: Response({"authorization_url": url}),
+        )
 
     @extend_schema(
         operation_id="googleUnlink",

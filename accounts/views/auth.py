@@ -28,7 +28,7 @@ from accounts.serializers import (
 )
 from authsvc.api import APIView, PublicAPIView
 from authsvc.http import NoStoreMixin, client_info
-from authsvc.ratelimit import rate_limit_ip, rate_limit_refund, rate_limit_reserve
+from authsvc.ratelimit import failures_limited, rate_limit_ip
 from authsvc.schema import (
     CSRF_FAILED_EXAMPLE,
     RATE_LIMITED,
@@ -153,19 +153,10 @@ class LoginView(PublicAPIView):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         client = client_info(request)
-        # Failures only: a shared office IP must not be locked out by its own good logins.
-        # Counted before the password check and given back after anything but a wrong
-        # password, so parallel guesses cannot all slip under the limit.
+        # Failures only, counted before the password check (authsvc.ratelimit).
         limit = {"group": "login_failed_ip", "key": client.ip or ""}
-        rate_limit_reserve(request, **limit)
-        try:
+        with failures_limited(request, **limit, failures=(InvalidCredentials,)):
             outcome = services.user_login(**data.validated_data, client=client)
-        except InvalidCredentials:
-            raise
-        except BaseException:
-            rate_limit_refund(request, **limit)
-            raise
-        rate_limit_refund(request, **limit)
         if isinstance(outcome, Challenge):
             # No token cookies yet: the challenge cookie and a code earn them at /auth/2fa/verify/.
             response = Response({"mfa_required": True, "methods": list(MFA_METHODS)})

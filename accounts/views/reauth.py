@@ -14,7 +14,7 @@ from accounts.serializers import (
 )
 from authsvc.api import APIView
 from authsvc.http import client_info
-from authsvc.ratelimit import rate_limit_refund, rate_limit_reserve
+from authsvc.ratelimit import failures_limited
 from authsvc.schema import (
     RATE_LIMITED,
     error,
@@ -61,20 +61,12 @@ class ReauthView(APIView):
         data.is_valid(raise_exception=True)
         client = client_info(request)
         # Failures only, like login: the per-account side is the lockout and the 2FA throttle.
-        # Counted before the check and given back unless it failed, like login's.
         limit = {"group": "reauth_failed_ip", "key": client.ip or ""}
-        rate_limit_reserve(request, **limit)
-        try:
+        with failures_limited(request, **limit, failures=(InvalidCredentials, InvalidCode)):
             auth_time = reauth.session_reauth(
                 user_id=request.user.id,
                 session_id=request.user.sid,
                 client=client,
                 **data.validated_data,
             )
-        except (InvalidCredentials, InvalidCode):
-            raise
-        except BaseException:
-            rate_limit_refund(request, **limit)
-            raise
-        rate_limit_refund(request, **limit)
         return Response({"auth_time": auth_time})

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "authsvc",
     "tokens",
     "sessions_store",
+    # The pages for people, on top of the apps they call (pages/).
+    "pages",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +73,9 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The pages' language (cookie, then Accept-Language), decided once the route is known
+    # so the API stays English; before CSRF, whose failure page speaks it (pages/locale.py).
+    "pages.locale.PageLocaleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -96,6 +101,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pages.context_processors.site",
             ],
         },
     },
@@ -175,7 +181,6 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHSVC_HIBP_ENABLED = env_bool("AUTHSVC_HIBP_ENABLED", False)
 AUTHSVC_HIBP_TIMEOUT_SECONDS = env_int("AUTHSVC_HIBP_TIMEOUT_SECONDS", 2, minimum=1)
 
-LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

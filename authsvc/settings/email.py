@@ -47,7 +47,8 @@ AUTHSVC_EMAIL_CHANGE_TTL_SECONDS = env_int(
     "AUTHSVC_EMAIL_CHANGE_TTL_SECONDS", 24 * 3600, minimum=60
 )
 AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL = env_bool("AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL", False)
-# Front-end pages the email links open; they POST the values to the API.
-AUTHSVC_PASSWORD_RESET_PATH = env_str("AUTHSVC_PASSWORD_RESET_PATH", "reset-password")
-AUTHSVC_EMAIL_VERIFY_PATH = env_str("AUTHSVC_EMAIL_VERIFY_PATH", "verify-email")
-AUTHSVC_EMAIL_CHANGE_PATH = env_str("AUTHSVC_EMAIL_CHANGE_PATH", "confirm-email-change")
+# The pages the email links open, under AUTHSVC_FRONTEND_URL: by default the service's own
+# (pages/); a separate front end points them at its pages, which POST the values to the API.
+AUTHSVC_PASSWORD_RESET_PATH = env_str("AUTHSVC_PASSWORD_RESET_PATH", "password/reset/confirm/")
+AUTHSVC_EMAIL_VERIFY_PATH = env_str("AUTHSVC_EMAIL_VERIFY_PATH", "email/verify/")
+AUTHSVC_EMAIL_CHANGE_PATH = env_str("AUTHSVC_EMAIL_CHANGE_PATH", "email/change/confirm/")

@@ -13,6 +13,7 @@ from .jwt import *
 from .metrics import *
 from .mfa import *
 from .operators import *
+from .pages import *
 from .ratelimit import *
 from .security import *
 from .sessions import *

@@ -37,7 +37,7 @@ def confirm(key, browser=None):
 def link_key(message) -> str:
     url = urlparse(re.search(r"https?://\S+", message.body).group(0))
     assert f"{url.scheme}://{url.netloc}/" == "http://localhost:8000/"  # AUTHSVC_FRONTEND_URL
-    assert url.path == "/confirm-email-change"
+    assert url.path == "/email/change/confirm/"
     return parse_qs(url.query)["key"][0]
 
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def verify_key(message) -> str:
     url = re.search(r"https?://\S+", message.body).group(0)
     parsed = urlparse(url)
-    assert parsed.path == "/verify-email"
+    assert parsed.path == "/email/verify/"
     return parse_qs(parsed.query)["key"][0]
 
 

@@ -23,7 +23,7 @@ def request_reset(client, email, **extra):
 def link_params(message) -> dict:
     url = re.search(r"https?://\S+", message.body).group(0)
     parsed = urlparse(url)
-    assert parsed.path == "/reset-password"
+    assert parsed.path == "/password/reset/confirm/"
     return {key: values[0] for key, values in parse_qs(parsed.query).items()}
 
 
@@ -203,12 +203,12 @@ def test_the_request_path_does_the_same_work_for_known_and_unknown_addresses(
     assert (known.kind, known.to, set(known.params)) == (
         "password_reset",
         user.email,
-        {"email", "ip", "user_agent"},
+        {"email", "ip", "user_agent", "language"},
     )
     assert (unknown.kind, unknown.to, set(unknown.params)) == (
         "password_reset",
         "nobody@example.com",
-        {"email", "ip", "user_agent"},
+        {"email", "ip", "user_agent", "language"},
     )
     # Nothing secret waits in the queue: the link is made when the mail is built.
     assert "token" not in str(known.params)

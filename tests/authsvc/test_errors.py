@@ -52,7 +52,9 @@ def test_oversized_body_is_a_413(api):
 
 def test_unknown_path_is_a_json_404(api):
     assert_error(api.get("/auth/nope/"), 404, "not_found")
-    assert_error(api.get("/"), 404, "not_found")
+    assert_error(api.get("/nope"), 404, "not_found")
+    # The root is the pages' (pages/urls.py), not a 404 any more.
+    assert api.get("/")["Location"] == "/login/"
 
 
 def test_missing_trailing_slash_is_a_404_not_a_redirect(api):

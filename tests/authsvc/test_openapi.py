@@ -24,6 +24,9 @@ IMPLICIT_METHODS = {"HEAD", "OPTIONS"}
 # No endpoint uses it, so a view that restricts its methods answers it with 405 and `Allow`.
 PROBE_METHOD = "PROPFIND"
 SKIPPED_PREFIXES = {"admin/"}
+# The pages for people (pages/urls.py) answer HTML to a browser, not the API: the contract
+# lists them in prose ("Pages served by authsvc"), the OpenAPI document does not.
+SKIPPED_NAMESPACES = {"pages"}
 
 
 def openapi_path(pattern) -> str:
@@ -33,10 +36,11 @@ def openapi_path(pattern) -> str:
 
 
 def project_routes(patterns=None, prefix="/"):
-    """(OpenAPI path, URLPattern) for every route but the admin and the catch-all 404."""
+    """(OpenAPI path, URLPattern) for every route but the admin, the pages and the
+    catch-all 404."""
     for entry in get_resolver().url_patterns if patterns is None else patterns:
         if isinstance(entry, URLResolver):
-            if str(entry.pattern) in SKIPPED_PREFIXES:
+            if str(entry.pattern) in SKIPPED_PREFIXES or entry.namespace in SKIPPED_NAMESPACES:
                 continue
             yield from project_routes(entry.url_patterns, prefix + openapi_path(entry.pattern))
         elif isinstance(entry, URLPattern) and entry.callback is views.not_found:

@@ -145,13 +145,15 @@ def test_the_queued_mail_of_each_flow_holds_no_link(logged_in, user, api, monkey
 
     rows = {row.kind: row for row in QueuedMail.objects.all()}
     assert set(rows) == {"verify_email", "password_reset", "email_change_confirm", "templated"}
-    assert set(rows["verify_email"].params) == {"user_id", "email"}
-    assert set(rows["password_reset"].params) == {"email", "ip", "user_agent"}
+    # "language": the one the mail is written in (the page's, else the default).
+    assert set(rows["verify_email"].params) == {"user_id", "email", "language"}
+    assert set(rows["password_reset"].params) == {"email", "ip", "user_agent", "language"}
     assert set(rows["email_change_confirm"].params) == {
         "user_id",
         "new_email",
         "session_id",
         "account",
+        "language",
     }
     assert "link" not in rows["templated"].params["context"]
     assert "http" not in str([row.params for row in rows.values()])

@@ -27,7 +27,7 @@ def _production_hand_over(settings):
 
 def _key(message) -> str:
     url = re.search(r"https?://\S+", body_text(message)).group(0)
-    assert urlparse(url).path == "/verify-email"
+    assert urlparse(url).path == "/email/verify/"
     return parse_qs(urlparse(url).query)["key"][0]
 
 

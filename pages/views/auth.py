@@ -1,0 +1,230 @@
+"""Sign in (password, then the second factor), register, sign out, and the refresh hop.
+
+Each calls the service the API view calls, under the same rate limits, and issues the same
+cookies (`tokens.cookies.set_auth_cookies`): a page login is an API login."""
+
+from django.contrib import messages
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import services
+from accounts.exceptions import InvalidCredentials, MfaChallengeExpired
+from accounts.mfa import services as mfa_services
+from accounts.mfa.challenge import Challenge
+from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie, set_challenge_cookie
+from authsvc.errors import ServiceError
+from authsvc.http import client_info
+from authsvc.ratelimit import failures_limited, rate_limit_ip
+from pages.auth import page_user, resume_url, signed_in, with_next
+from pages.errors import form_error, google_error_message, message_for
+from pages.forms import CodeForm, LoginForm, RegisterForm
+from pages.views.common import google_configured, next_from, page, see_other
+from tokens import services as token_services
+from tokens.cookies import ACCESS_COOKIE, REFRESH_COOKIE, clear_auth_cookies, set_auth_cookies
+from tokens.exceptions import TokenInvalid
+from tokens.services import IssuedTokens
+
+
+def _rate_limited(request, group: str) -> ServiceError | None:
+    try:
+        rate_limit_ip(request, group)
+    except ServiceError as exc:
+        return exc
+    return None
+
+
+def _signed_in_to(issued: IssuedTokens, next_url: str):
+    response = see_other(next_url)
+    set_auth_cookies(response, issued)
+    return response
+
+
+@require_GET
+def root(request):
+    """Where to start; also where Google's callback lands by default
+    (AUTHSVC_GOOGLE_RETURN_URL): `?mfa_required=1` goes on to the second step,
+    `?error=<code>` to the login page saying why, `?linked=google` to the account."""
+    if request.GET.get("mfa_required") == "1":
+        return see_other("/login/2fa/")
+    error = request.GET.get("error")
+    if error:
+        messages.error(request, google_error_message(error))
+        return see_other("/login/" if page_user(request) is None else "/account/")
+    if request.GET.get("linked") == "google":
+        messages.success(request, _("Your Google account is linked."))
+    return see_other("/account/" if page_user(request) else "/login/")
+
+
+@require_http_methods(["GET", "POST"])
+def login(request):
+    next_url = next_from(request)
+    if request.method == "GET":
+        if page_user(request) is not None:
+            return see_other(next_url)
+        form = LoginForm(initial={"next": next_url})
+        return page(request, "pages/login.html", _login_context(form, next_url))
+    form = LoginForm(request.POST)
+    status = 400
+    if form.is_valid():
+        client = client_info(request)
+        limit = {"group": "login_failed_ip", "key": client.ip or ""}
+        try:
+            # The API's limit on failures per IP, its lockout and its audit events.
+            with failures_limited(request, **limit, failures=(InvalidCredentials,)):
+                outcome = services.user_login(
+                    email=form.cleaned_data["email"],
+                    password=form.cleaned_data["password"],
+                    client=client,
+                )
+        except ServiceError as exc:
+            status = form_error(form, exc)
+        else:
+            if isinstance(outcome, Challenge):
+                response = see_other(with_next("/login/2fa/", next_url))
+                set_challenge_cookie(response, outcome.token)
+                return response
+            return _signed_in_to(outcome, next_url)
+    return page(request, "pages/login.html", _login_context(form, next_url), status=status)
+
+
+def _login_context(form, next_url: str) -> dict:
+    return {
+        "form": form,
+        "next": next_url,
+        "google": google_configured(),
+        "register_url": with_next("/register/", next_url),
+    }
+
+
+@require_GET
+def login_2fa(request):
+    """The second step's form. It posts to /auth/2fa/page/: the challenge cookie is the
+    API's own, scoped to /auth/2fa/, so only a path there receives it (a password login on
+    /login/ and a Google login both leave it there)."""
+    form = CodeForm(initial={"next": next_from(request)})
+    return page(request, "pages/login_2fa.html", {"form": form})
+
+
+@require_POST
+def login_2fa_submit(request):
+    next_url = next_from(request)
+    form = CodeForm(request.POST)
+    status = 400
+    # Every attempt counts, as at POST /auth/2fa/verify/.
+    limited = _rate_limited(request, "mfa_verify_ip")
+    if form.is_valid() and limited:
+        status = form_error(form, limited)
+    elif form.is_valid():
+        try:
+            issued = mfa_services.mfa_login_complete(
+                token=request.COOKIES.get(CHALLENGE_COOKIE),
+                code=form.cleaned_data["code"],
+                client=client_info(request),
+            )
+        except MfaChallengeExpired as exc:
+            # No challenge, or a dead one: back to the password, saying why.
+            messages.error(request, message_for(exc))
+            response = see_other(with_next("/login/", next_url))
+            clear_challenge_cookie(response)
+            return response
+        except ServiceError as exc:
+            status = form_error(form, exc)
+        else:
+            response = _signed_in_to(issued, next_url)
+            clear_challenge_cookie(response)
+            return response
+    return page(request, "pages/login_2fa.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    next_url = next_from(request)
+    if request.method == "GET":
+        form = RegisterForm(initial={"next": next_url})
+        return page(request, "pages/register.html", _register_context(form, next_url))
+    form = RegisterForm(request.POST)
+    status = 400
+    # Every attempt counts, as at POST /auth/register/.
+    limited = _rate_limited(request, "register_ip")
+    if form.is_valid() and limited:
+        status = form_error(form, limited)
+    elif form.is_valid():
+        try:
+            user, issued = services.user_register(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                name=form.cleaned_data["name"],
+                client=client_info(request),
+            )
+        except ServiceError as exc:
+            status = form_error(form, exc)
+        else:
+            if issued is None:
+                return page(request, "pages/registered.html", {"email": user.email})
+            return _signed_in_to(issued, next_url)
+    return page(request, "pages/register.html", _register_context(form, next_url), status=status)
+
+
+def _register_context(form, next_url: str) -> dict:
+    return {
+        "form": form,
+        "google": google_configured(),
+        "login_url": with_next("/login/", next_url),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def logout(request):
+    if request.method == "GET":
+        return _logout_confirm(request)
+    return _logout(request)
+
+
+@signed_in
+def _logout_confirm(request):
+    return page(request, "pages/logout.html")
+
+
+def _logout(request):
+    access = request.COOKIES.get(ACCESS_COOKIE)
+    if not access:
+        # The access cookie expired while the page was open, and the refresh cookie never
+        # reaches this path: through the refresh hop, so the session is named and ended.
+        return see_other(resume_url("/logout/"))
+    # The access cookie names the session, as for POST /auth/logout/.
+    token_services.session_logout(
+        access_token=access,
+        refresh_token=None,
+        client=client_info(request),
+    )
+    response = see_other("/login/")
+    clear_auth_cookies(response)
+    return response
+
+
+@require_GET
+def resume(request):
+    """The refresh hop (under /auth/, where the refresh cookie is sent): a page whose access
+    cookie expired sends the browser here; a live refresh token is rotated exactly as
+    `POST /auth/refresh/` rotates it, and the browser goes back with both cookies.
+
+    A GET that rotates a token needs no CSRF token because it cannot be forged: the refresh
+    cookie is SameSite=Strict, so a cross-site request never carries it, and a request that
+    says it comes from another site (`Sec-Fetch-Site`, for AUTHSVC_COOKIE_CROSS_SITE's
+    SameSite=None) is not honoured. The worst another site can make happen is a rotation
+    whose new cookies land in the user's own browser."""
+    next_url = next_from(request)
+    raw = request.COOKIES.get(REFRESH_COOKIE)
+    login_url = with_next("/login/", next_url)
+    if not raw or request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return see_other(login_url)
+    try:
+        rate_limit_ip(request, "refresh_ip")
+        issued = token_services.refresh_token_rotate(raw=raw, client=client_info(request))
+    except TokenInvalid:
+        response = see_other(login_url)
+        clear_auth_cookies(response)
+        return response
+    except ServiceError:
+        return see_other(login_url)
+    return _signed_in_to(issued, next_url)
