@@ -10,6 +10,10 @@ def normalize_email(value: str) -> str:
     # NFKC folds compatibility forms (fullwidth letters, ligatures) into their plain form;
     # lowercasing the whole address matches how every major provider treats local parts.
     value = unicodedata.normalize("NFKC", value).strip().lower()
+    # Once more after lowercasing: a lowercase letter may compose where its capital has no
+    # precomposed form ("T\u0308" lowercases to "t\u0308", which NFKC makes "\u1e97"), and
+    # "T\u0308" and "t\u0308" must be one address.
+    value = unicodedata.normalize("NFKC", value)
     local, at, domain = value.rpartition("@")
     if at and domain and not domain.isascii():
         # An internationalised domain in its one ASCII (punycode) form, so the Unicode and

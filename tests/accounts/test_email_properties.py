@@ -130,3 +130,9 @@ def test_a_lookalike_letter_is_refused_while_its_fullwidth_twin_is_the_ascii_add
     with pytest.raises(InvalidRequest) as caught:
         email_clean(f"{lookalike}{local}@example.com")
     assert set(caught.value.fields) == {"email"}
+
+
+def test_a_letter_that_composes_only_in_lower_case_is_one_address():
+    # Found by the property above: T + U+0308 has no precomposed capital, t + U+0308 does.
+    assert normalize_email("T\u0308@example.com") == normalize_email("t\u0308@example.com")
+    assert normalize_email("T\u0308@example.com") == "\u1e97@example.com"
