@@ -473,3 +473,24 @@ def test_racing_wrong_codes_cannot_exceed_five_tries(make_user, settings):
 
     assert LoginCode.objects.get().attempts == CODE_MAX_ATTEMPTS
     assert_error(confirm(AuthClient(), person.email, code), 401, "invalid_code")
+
+
+@pytest.mark.parametrize(
+    ("backend", "debug", "enabled", "warned"),
+    [
+        ("django.core.mail.backends.console.EmailBackend", False, True, True),
+        ("django.core.mail.backends.filebased.EmailBackend", False, True, True),
+        ("django.core.mail.backends.smtp.EmailBackend", False, True, False),
+        ("django.core.mail.backends.console.EmailBackend", True, True, False),
+        ("django.core.mail.backends.console.EmailBackend", False, False, False),
+    ],
+)
+def test_the_check_warns_of_codes_that_never_leave_the_process(
+    settings, backend, debug, enabled, warned
+):
+    from accounts.checks import check_login_codes_mail
+
+    settings.EMAIL_BACKEND, settings.DEBUG = backend, debug
+    settings.AUTHSVC_LOGIN_CODES_ENABLED = enabled
+
+    assert [w.id for w in check_login_codes_mail(None)] == (["authsvc.W006"] if warned else [])
