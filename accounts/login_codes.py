@@ -241,7 +241,10 @@ def _failed(*, user_id: str | None, client: ClientInfo, reason: str) -> NoReturn
 
 @transaction.atomic
 def _log_in(*, user_id: str, client: ClientInfo) -> IssuedTokens | Challenge:
-    user = User.objects.select_for_update().get(pk=user_id)
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        # Deleted since the code was counted.
+        _failed(user_id=user_id, client=client, reason="no_account")
     if not user_may_log_in(user):
         # Only after a right code: a wrong one must not reveal anything about the account.
         events.record("login_refused", user_id=user_id, client=client, reason="disabled")
