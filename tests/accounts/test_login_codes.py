@@ -68,7 +68,7 @@ def test_a_mailed_code_signs_in(api, user):
 
     assert response.status_code == 200
     assert response.json() == {"id": str(user.pk)}
-    assert response["Cache-Control"] is not None
+    assert response["Cache-Control"] == "no-store"
     claims = claims_of(api)
     assert claims["sub"] == str(user.pk)
     assert claims["amr"] == ["email"]
