@@ -132,7 +132,9 @@ def login_code(request):
             status = form_error(form, exc)
         else:
             confirm = LoginCodeConfirmForm(initial={"email": email, "next": next_url})
-            return page(request, "pages/login_code_confirm.html", _confirm_context(confirm))
+            return page(
+                request, "pages/login_code_confirm.html", _confirm_context(confirm, next_url)
+            )
     return page(request, "pages/login_code.html", _code_context(form, next_url), status=status)
 
 
@@ -158,21 +160,18 @@ def login_code_confirm(request):
     elif "email" in form.errors:
         # Only a hand-made POST lacks the address: start again.
         return see_other(with_next("/login/code/", next_url))
-    return page(request, "pages/login_code_confirm.html", _confirm_context(form), status=status)
+    return page(
+        request, "pages/login_code_confirm.html", _confirm_context(form, next_url), status=status
+    )
 
 
 def _code_context(form, next_url: str) -> dict:
     return {"form": form, "login_url": with_next("/login/", next_url)}
 
 
-def _confirm_context(form) -> dict:
+def _confirm_context(form, next_url: str) -> dict:
     email = form.data.get("email") if form.is_bound else form.initial.get("email")
-    next_url = form.data.get("next") if form.is_bound else form.initial.get("next")
-    return {
-        "form": form,
-        "email": email,
-        "again_url": with_next("/login/code/", next_url or None),
-    }
+    return {"form": form, "email": email, "again_url": with_next("/login/code/", next_url)}
 
 
 @require_GET

@@ -145,3 +145,12 @@ def test_the_code_pages_and_mail_speak_french(browser, user):
     assert message.subject == "Votre code de connexion authsvc"
     assert "dans les 10 minutes" in message.body
     assert code_in(message)
+
+
+def test_next_is_vetted_on_the_way_through(browser, user):
+    html = ask(browser, user.email, next_url="https://evil.example/").content.decode()
+
+    assert "evil.example" not in html
+    response = enter(browser, user.email, code_in(mail.outbox[0]), "https://evil.example/")
+    assert response.status_code == 303
+    assert response["Location"] == "/account/"
