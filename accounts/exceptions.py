@@ -86,3 +86,10 @@ class CannotBanSelf(ServiceError):
 class UserNotFound(ServiceError):
     code = "not_found"
     kind = "not_found"
+
+
+class LoginCodesDisabled(ServiceError):
+    """Sign-in codes by email are turned off (AUTHSVC_LOGIN_CODES_ENABLED)."""
+
+    code = "not_configured"
+    kind = "not_found"

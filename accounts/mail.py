@@ -4,7 +4,8 @@ transaction, built and sent by the worker, retried while the SMTP server is down
 A queued mail holds what is needed to build it, never a link. The password reset token,
 the verification key and the email change key are made by the builder as the mail goes
 (`password_reset_mail_build`, `email_verification_mail_build`, `email_change_mail_build`),
-so no live credential sits in the queue table waiting for an SMTP server; a mail delayed by
+and the sign-in code is drawn by its builder (`login_code_mail_build`), so no live
+credential sits in the queue table waiting for an SMTP server; a mail delayed by
 an outage carries a link whose lifetime starts when it is sent. Mail without a secret (the
 notice to the old address) is queued rendered-ready as a template and its context.
 """
@@ -23,6 +24,7 @@ TEMPLATED_MAIL = "templated"
 RESET_MAIL = "password_reset"
 VERIFY_MAIL = "verify_email"
 EMAIL_CHANGE_MAIL = "email_change_confirm"
+LOGIN_CODE_MAIL = "login_code"
 
 
 def front_end_link(path: str, **params: str) -> str:
@@ -85,6 +87,7 @@ def _templated_mail_build(params: dict) -> Built:
 def mail_kinds_register() -> None:
     """Called once by AccountsConfig.ready(), in every process (web and worker)."""
     from accounts.email_change import email_change_mail_build
+    from accounts.login_codes import login_code_mail_build
     from accounts.passwords import password_reset_mail_build
     from accounts.verification import email_verification_mail_build
 
@@ -92,3 +95,4 @@ def mail_kinds_register() -> None:
     mail_kind_register(RESET_MAIL, password_reset_mail_build)
     mail_kind_register(VERIFY_MAIL, email_verification_mail_build)
     mail_kind_register(EMAIL_CHANGE_MAIL, email_change_mail_build)
+    mail_kind_register(LOGIN_CODE_MAIL, login_code_mail_build)

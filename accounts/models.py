@@ -136,3 +136,24 @@ class MfaChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"2FA challenge of {self.user_id}"
+
+
+class LoginCode(models.Model):
+    """The live sign-in code emailed to an account's address (accounts/login_codes.py): at
+    most one per user, replaced (a new row, a new id) by each new code, deleted when used.
+    In PostgreSQL, so the attempts are counted under the row's lock and survive Redis."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="+")
+    # HMAC-SHA256 of the code under a key derived from SECRET_KEY, never the code: a
+    # 6-digit code has a million values, so a plain hash in a leaked table reverses at once.
+    code_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    # Confirmations tried against this code, right or wrong; at the limit it is dead.
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="logincode_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"sign-in code of {self.user_id}"

@@ -70,6 +70,16 @@ class PasswordResetSerializer(serializers.Serializer):
     email = StrictCharField(max_length=EMAIL_MAX_LENGTH)
 
 
+class LoginCodeRequestSerializer(serializers.Serializer):
+    email = StrictCharField(max_length=EMAIL_MAX_LENGTH)
+
+
+class LoginCodeConfirmSerializer(serializers.Serializer):
+    email = StrictCharField(max_length=EMAIL_MAX_LENGTH)
+    # Six digits; spaces and dashes, as the mail shows them, are dropped by the service.
+    code = StrictCharField(max_length=16)
+
+
 class PasswordResetConfirmSerializer(serializers.Serializer):
     uid = StrictCharField(max_length=64)
     token = StrictCharField(max_length=128)

@@ -70,7 +70,7 @@ REQUESTS_IN_PROGRESS = Gauge(
 
 LOGINS = Counter(
     "authsvc_logins",
-    "Login attempts at the API's doors (password, 2FA step, Google), by outcome.",
+    "Login attempts at the API's doors (password, email code, 2FA step, Google), by outcome.",
     ["outcome"],
 )
 ADMIN_LOGINS = Counter(
@@ -144,6 +144,7 @@ _LOGIN_OUTCOMES = {
     "login_succeeded": "success",
     "google_login": "success",
     "login_failed": "invalid_credentials",
+    "login_code_failed": "invalid_code",
     "login_throttled": "locked",
     "login_mfa_required": "mfa_required",
 }

@@ -12,6 +12,13 @@ statements), so the medians should differ by no more than the noise, shown as th
 difference between the two halves of the known side. For scale it also times the builder
 the worker runs (`password_reset_mail_build`: the lookup, the token, the rendering), the
 work that would make a known address slower if it were done on the request path.
+
+The same for the sign-in code's request (`POST /auth/login/code/`, the same single INSERT)
+and its confirmation with a wrong code (`POST /auth/login/code/confirm/`): for the known
+address the one UPDATE finds the live code and counts the try (the tries are reset between
+rounds, outside the timing), for the unknown one it finds nothing; both then compute the
+HMAC and record the failure (`tests/accounts/test_login_codes.py` asserts the same
+statements).
 """
 
 import os
@@ -62,7 +69,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
-def request_times() -> dict[str, list[float]]:
+def request_times(
+    path: str = "/auth/password/reset/", *, body=None, status: int = 202, before=None
+) -> dict[str, list[float]]:
     from django.test import Client
 
     client = Client()
@@ -70,16 +79,48 @@ def request_times() -> dict[str, list[float]]:
     for n in range(ROUNDS * 2 + 200):
         # known, unknown, unknown, known, ...: neither side always goes first.
         email = KNOWN if n % 4 in (0, 3) else UNKNOWN
+        if before is not None:
+            before()
+        data = {"email": email, **(body or {})}
         started = time.perf_counter()
-        response = client.post(
-            "/auth/password/reset/", {"email": email}, content_type="application/json", secure=True
-        )
+        response = client.post(path, data, content_type="application/json", secure=True)
         elapsed = time.perf_counter() - started
-        if response.status_code != 202:
+        if response.status_code != status:
             raise RuntimeError(f"{response.status_code} {response.content[:200]!r}")
         if n >= 200:  # the first rounds warm the caches and the connection
             times[email].append(elapsed * 1000)
     return times
+
+
+def code_times() -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    from accounts.login_codes import login_code_issue
+    from accounts.models import LoginCode, User
+
+    asked = request_times("/auth/login/code/")
+    code = login_code_issue(user=User.objects.get(email=KNOWN))
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    confirmed = request_times(
+        "/auth/login/code/confirm/",
+        body={"code": wrong},
+        status=401,
+        before=lambda: LoginCode.objects.update(attempts=0),
+    )
+    return asked, confirmed
+
+
+def report(title: str, times: dict[str, list[float]]) -> None:
+    known, unknown = times[KNOWN], times[UNKNOWN]
+    half = len(known) // 2
+    noise = abs(statistics.median(known[:half]) - statistics.median(known[half:]))
+    print(f"{title}, {len(known)} each, interleaved (ms):")
+    for label, values in (("known", known), ("unknown", unknown)):
+        print(
+            f"  {label:8} p50 {statistics.median(values):6.3f}  p90 {percentile(values, 0.9):6.3f}"
+        )
+    print(
+        f"  difference of the medians {statistics.median(known) - statistics.median(unknown):+.3f}"
+        f" ms; between the two halves of the known side {noise:.3f} ms"
+    )
 
 
 def builder_times() -> dict[str, list[float]]:
@@ -98,21 +139,13 @@ def main() -> None:
     prepare()
     requests = request_times()
     builders = builder_times()
-    known, unknown = requests[KNOWN], requests[UNKNOWN]
-    half = len(known) // 2
-    noise = abs(statistics.median(known[:half]) - statistics.median(known[half:]))
-    print(f"POST /auth/password/reset/, {len(known)} each, interleaved (ms):")
-    for label, values in (("known", known), ("unknown", unknown)):
-        print(
-            f"  {label:8} p50 {statistics.median(values):6.3f}  p90 {percentile(values, 0.9):6.3f}"
-        )
-    print(
-        f"  difference of the medians {statistics.median(known) - statistics.median(unknown):+.3f}"
-        f" ms; between the two halves of the known side {noise:.3f} ms"
-    )
+    report("POST /auth/password/reset/", requests)
     print("password_reset_mail_build on the worker, for scale (ms):")
     for label, email in (("known", KNOWN), ("unknown", UNKNOWN)):
         print(f"  {label:8} p50 {statistics.median(builders[email]):6.3f}")
+    asked, confirmed = code_times()
+    report("POST /auth/login/code/", asked)
+    report("POST /auth/login/code/confirm/ with a wrong code", confirmed)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,22 @@ class CodeForm(NextForm):
     code = _code()
 
 
+class LoginCodeForm(NextForm):
+    email = _email("username")
+
+
+class LoginCodeConfirmForm(NextForm):
+    email = forms.CharField(max_length=EMAIL_MAX, widget=forms.HiddenInput)
+    code = forms.CharField(
+        label=_("Sign-in code"),
+        max_length=16,
+        help_text=_("The 6-digit code we emailed you. It works for 10 minutes."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 -]*"}
+        ),
+    )
+
+
 class RegisterForm(NextForm):
     name = forms.CharField(
         label=_("Name"),

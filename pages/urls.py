@@ -12,6 +12,8 @@ urlpatterns = [
     path("", auth.root, name="root"),
     path("login/", auth.login, name="login"),
     path("login/2fa/", auth.login_2fa, name="login-2fa"),
+    path("login/code/", auth.login_code, name="login-code"),
+    path("login/code/confirm/", auth.login_code_confirm, name="login-code-confirm"),
     # Under /auth/2fa/, where the API's challenge cookie is sent (pages/views/auth.py).
     path("auth/2fa/page/", auth.login_2fa_submit, name="login-2fa-submit"),
     path("register/", auth.register, name="register"),

@@ -7,6 +7,7 @@ from accounts.views.email import (
     EmailVerifyResendView,
     EmailVerifyView,
 )
+from accounts.views.login_codes import LoginCodeConfirmView, LoginCodeRequestView
 from accounts.views.passwords import PasswordChangeView, PasswordResetConfirmView, PasswordResetView
 from accounts.views.reauth import ReauthView
 
@@ -16,6 +17,8 @@ __all__ = [
     "EmailChangeView",
     "EmailVerifyResendView",
     "EmailVerifyView",
+    "LoginCodeConfirmView",
+    "LoginCodeRequestView",
     "LoginView",
     "PasswordChangeView",
     "PasswordResetConfirmView",

@@ -38,6 +38,18 @@ from authsvc.schema import (
 )
 from authsvc.serializers import UserIdSerializer
 from tokens.cookies import set_auth_cookies
+from tokens.services import IssuedTokens
+
+# A first factor's answer (password, email code): signed in, or the 2FA step next.
+LOGIN_RESULT = PolymorphicProxySerializer(
+    component_name="LoginResult",
+    serializers=[UserIdSerializer, MfaRequiredSerializer],
+    resource_type_field_name=None,
+)
+LOGIN_COOKIES = (
+    "The two auth cookies (see `SetAuthCookies`), or only `mfa_challenge=<signed>; "
+    "HttpOnly; Max-Age=300; Path=/auth/2fa/; SameSite=Strict`."
+)
 
 EMAIL_TAKEN = error("The address (in its normal form) already has an account.", "email_taken")
 
@@ -109,20 +121,10 @@ class LoginView(PublicAPIView):
         operation_id="login",
         summary="Sign in with email and password",
         request=LoginSerializer,
-        parameters=[
-            set_cookie(
-                "The two auth cookies (see `SetAuthCookies`), or only `mfa_challenge=<signed>; "
-                "HttpOnly; Max-Age=300; Path=/auth/2fa/; SameSite=Strict`.",
-                200,
-            )
-        ],
+        parameters=[set_cookie(LOGIN_COOKIES, 200)],
         responses={
             200: OpenApiResponse(
-                PolymorphicProxySerializer(
-                    component_name="LoginResult",
-                    serializers=[UserIdSerializer, MfaRequiredSerializer],
-                    resource_type_field_name=None,
-                ),
+                LOGIN_RESULT,
                 description=(
                     "Signed in (both auth cookies set), or, for an account with 2FA, the "
                     "second step is required (only the `mfa_challenge` cookie is set)."
@@ -157,14 +159,19 @@ class LoginView(PublicAPIView):
         limit = {"group": "login_failed_ip", "key": client.ip or ""}
         with failures_limited(request, **limit, failures=(InvalidCredentials,)):
             outcome = services.user_login(**data.validated_data, client=client)
-        if isinstance(outcome, Challenge):
-            # No token cookies yet: the challenge cookie and a code earn them at /auth/2fa/verify/.
-            response = Response({"mfa_required": True, "methods": list(MFA_METHODS)})
-            set_challenge_cookie(response, outcome.token)
-            return response
-        response = Response({"id": outcome.user_id})
-        set_auth_cookies(response, outcome)
+        return login_response(outcome)
+
+
+def login_response(outcome: IssuedTokens | Challenge) -> Response:
+    """A first factor's answer (password, email code): signed in, or the 2FA step."""
+    if isinstance(outcome, Challenge):
+        # No token cookies yet: the challenge cookie and a code earn them at /auth/2fa/verify/.
+        response = Response({"mfa_required": True, "methods": list(MFA_METHODS)})
+        set_challenge_cookie(response, outcome.token)
         return response
+    response = Response({"id": outcome.user_id})
+    set_auth_cookies(response, outcome)
+    return response
 
 
 @extend_schema(tags=["account"])

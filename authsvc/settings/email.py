@@ -46,6 +46,9 @@ AUTHSVC_EMAIL_VERIFY_TTL_SECONDS = env_int(
 AUTHSVC_EMAIL_CHANGE_TTL_SECONDS = env_int(
     "AUTHSVC_EMAIL_CHANGE_TTL_SECONDS", 24 * 3600, minimum=60
 )
+# Sign-in codes by email (POST /auth/login/code/): on wherever mail goes out, like the
+# password reset, which already lets whoever reads the mailbox into the account.
+AUTHSVC_LOGIN_CODES_ENABLED = env_bool("AUTHSVC_LOGIN_CODES_ENABLED", True)
 AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL = env_bool("AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL", False)
 # The pages the email links open, under AUTHSVC_FRONTEND_URL: by default the service's own
 # (pages/); a separate front end points them at its pages, which POST the values to the API.

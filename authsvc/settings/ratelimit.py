@@ -22,6 +22,14 @@ AUTHSVC_RATE_LIMITS = {
     "password_reset_ip": env_str("AUTHSVC_RATE_PASSWORD_RESET_IP", "10/h"),
     "password_reset_email": env_str("AUTHSVC_RATE_PASSWORD_RESET_EMAIL", "3/h"),
     "password_reset_confirm_ip": env_str("AUTHSVC_RATE_PASSWORD_RESET_CONFIRM_IP", "20/h"),
+    # Sign-in codes by email (accounts/login_codes.py): requests per IP and per address
+    # (each mails the address), failed confirmations per IP and per address. The per-address
+    # failure limit is what bounds guessing across codes: each code dies after 5 tries, but
+    # a new one can be asked for; at 20 a day a year of guessing hits one code in about 140.
+    "login_code_ip": env_str("AUTHSVC_RATE_LOGIN_CODE_IP", "10/h"),
+    "login_code_email": env_str("AUTHSVC_RATE_LOGIN_CODE_EMAIL", "5/h"),
+    "login_code_failed_ip": env_str("AUTHSVC_RATE_LOGIN_CODE_FAILED_IP", "10/m"),
+    "login_code_failed_email": env_str("AUTHSVC_RATE_LOGIN_CODE_FAILED_EMAIL", "20/d"),
     "email_verify_resend_user": env_str("AUTHSVC_RATE_EMAIL_VERIFY_RESEND", "3/h"),
     "email_verify_ip": env_str("AUTHSVC_RATE_EMAIL_VERIFY_IP", "30/h"),
     # Failed reauths (wrong password or code) per client IP; the per-account side is the

@@ -3,11 +3,13 @@
 Each calls the service the API view calls, under the same rate limits, and issues the same
 cookies (`tokens.cookies.set_auth_cookies`): a page login is an API login."""
 
+from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import services
+from accounts import login_codes, services
 from accounts.exceptions import InvalidCredentials, MfaChallengeExpired
 from accounts.mfa import services as mfa_services
 from accounts.mfa.challenge import Challenge
@@ -17,7 +19,7 @@ from authsvc.http import client_info
 from authsvc.ratelimit import failures_limited, rate_limit_ip
 from pages.auth import page_user, resume_url, signed_in, with_next
 from pages.errors import form_error, google_error_message, message_for
-from pages.forms import CodeForm, LoginForm, RegisterForm
+from pages.forms import CodeForm, LoginCodeConfirmForm, LoginCodeForm, LoginForm, RegisterForm
 from pages.views.common import google_configured, next_from, page, see_other
 from tokens import services as token_services
 from tokens.cookies import ACCESS_COOKIE, REFRESH_COOKIE, clear_auth_cookies, set_auth_cookies
@@ -79,12 +81,17 @@ def login(request):
         except ServiceError as exc:
             status = form_error(form, exc)
         else:
-            if isinstance(outcome, Challenge):
-                response = see_other(with_next("/login/2fa/", next_url))
-                set_challenge_cookie(response, outcome.token)
-                return response
-            return _signed_in_to(outcome, next_url)
+            return _first_factor_passed(outcome, next_url)
     return page(request, "pages/login.html", _login_context(form, next_url), status=status)
+
+
+def _first_factor_passed(outcome: IssuedTokens | Challenge, next_url: str):
+    """Signed in, or on to the second step when the account has 2FA."""
+    if isinstance(outcome, Challenge):
+        response = see_other(with_next("/login/2fa/", next_url))
+        set_challenge_cookie(response, outcome.token)
+        return response
+    return _signed_in_to(outcome, next_url)
 
 
 def _login_context(form, next_url: str) -> dict:
@@ -93,7 +100,78 @@ def _login_context(form, next_url: str) -> dict:
         "next": next_url,
         "google": google_configured(),
         "register_url": with_next("/register/", next_url),
+        "code_url": with_next("/login/code/", next_url)
+        if settings.AUTHSVC_LOGIN_CODES_ENABLED
+        else None,
     }
+
+
+def _login_codes_on() -> None:
+    if not settings.AUTHSVC_LOGIN_CODES_ENABLED:
+        raise Http404
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request):
+    """Ask for a sign-in code by email. The answer is the code's form, whether or not the
+    address has an account (the API's 202): the address stays in the form, out of the URL."""
+    _login_codes_on()
+    next_url = next_from(request)
+    if request.method == "GET":
+        form = LoginCodeForm(initial={"next": next_url})
+        return page(request, "pages/login_code.html", _code_context(form, next_url))
+    form = LoginCodeForm(request.POST)
+    status = 400
+    if form.is_valid():
+        email = form.cleaned_data["email"]
+        try:
+            # The API's limits per IP and per address, then the same single INSERT.
+            login_codes.login_code_request_limit(request, email=email)
+            login_codes.login_code_request(email=email, client=client_info(request))
+        except ServiceError as exc:
+            status = form_error(form, exc)
+        else:
+            confirm = LoginCodeConfirmForm(initial={"email": email, "next": next_url})
+            return page(
+                request, "pages/login_code_confirm.html", _confirm_context(confirm, next_url)
+            )
+    return page(request, "pages/login_code.html", _code_context(form, next_url), status=status)
+
+
+@require_POST
+def login_code_confirm(request):
+    _login_codes_on()
+    next_url = next_from(request)
+    form = LoginCodeConfirmForm(request.POST)
+    status = 400
+    if form.is_valid():
+        client = client_info(request)
+        email = form.cleaned_data["email"]
+        try:
+            # The API's limits on failed codes per IP and per address.
+            with login_codes.login_code_confirm_limited(request, email=email, client=client):
+                outcome = login_codes.login_code_confirm(
+                    email=email, code=form.cleaned_data["code"], client=client
+                )
+        except ServiceError as exc:
+            status = form_error(form, exc)
+        else:
+            return _first_factor_passed(outcome, next_url)
+    elif "email" in form.errors:
+        # Only a hand-made POST lacks the address: start again.
+        return see_other(with_next("/login/code/", next_url))
+    return page(
+        request, "pages/login_code_confirm.html", _confirm_context(form, next_url), status=status
+    )
+
+
+def _code_context(form, next_url: str) -> dict:
+    return {"form": form, "login_url": with_next("/login/", next_url)}
+
+
+def _confirm_context(form, next_url: str) -> dict:
+    email = form.data.get("email") if form.is_bound else form.initial.get("email")
+    return {"form": form, "email": email, "again_url": with_next("/login/code/", next_url)}
 
 
 @require_GET

@@ -151,9 +151,12 @@ def test_reset_needs_csrf(api, user):
     assert mail.outbox == []
 
 
-def _request_path(client, email, capture_on_commit) -> tuple[list[str], list[str]]:
-    """What answering a reset request did, its after-commit work included: the templates it
-    rendered, and its SQL (the statement's start, without the values)."""
+def _request_path(
+    client, email, capture_on_commit, *, send=request_reset, accepted=ACCEPTED
+) -> tuple[list[str], list[str]]:
+    """What answering a reset request (or another `send`) did, its after-commit work
+    included: the templates it rendered, and its SQL (the statement's start, without the
+    values)."""
     from django.db import connection
     from django.test.signals import template_rendered
     from django.test.utils import CaptureQueriesContext
@@ -169,11 +172,11 @@ def _request_path(client, email, capture_on_commit) -> tuple[list[str], list[str
             CaptureQueriesContext(connection) as queries,
             capture_on_commit(execute=True),
         ):
-            response = request_reset(client, email)
+            response = send(client, email)
     finally:
         template_rendered.disconnect(on_render)
     assert response.status_code == 202
-    assert response.json() == ACCEPTED
+    assert response.json() == accepted
     return rendered, [query["sql"].split(" VALUES ")[0][:60] for query in queries]
 
 

@@ -18,6 +18,7 @@ from accounts.models import User
 from accounts.passwords import reset_uid
 from accounts.tokens import email_verify_key_make, reset_tokens
 from tests.accounts.mfa_helpers import enrol, login_challenged, verify
+from tests.accounts.test_login_codes import code_in
 from tests.authsvc.logs_helpers import captured_logs, lines
 from tests.conftest import basic_auth
 from tests.live import CSRF, LiveServer, database_url
@@ -87,6 +88,13 @@ def test_the_credential_flows_log_no_secret(client_factory, make_service_client,
         secrets.append(token)
         confirm = {"uid": reset_uid(user), "token": token, "new_password": NEW_PASSWORD}
         seen(client_factory().post_json("/auth/password/reset/confirm/", confirm))
+
+        # A sign-in code (the account has 2FA: the code earns the challenge).
+        seen(client_factory().post_json("/auth/login/code/", {"email": email}), 202)
+        sign_in_code = code_in(mail.outbox[-1])
+        secrets.append(sign_in_code)
+        by_code = {"email": email, "code": sign_in_code}
+        seen(client_factory().post_json("/auth/login/code/confirm/", by_code))
         secrets += [message.body for message in mail.outbox]
 
         service, client_secret = make_service_client(scopes=["introspect"])

@@ -395,3 +395,21 @@ def test_metrics_open_to_every_address_are_warned_about(settings):
     settings.AUTHSVC_METRICS_ALLOWED_IPS = _networks("X", ["10.0.0.0/8", "0.0.0.0/0"])
 
     assert [warning.id for warning in check_metrics_allowed_ips(None)] == ["authsvc.W005"]
+
+
+def test_code_logins_by_outcome(client_factory, user, committed):
+    from tests.accounts.test_login_codes import mailed_code, wrong
+
+    code = mailed_code(client_factory(), user.email)
+    before = scrape()
+
+    browser = client_factory()
+    body = {"email": user.email, "code": wrong(code)}
+    assert browser.post_json("/auth/login/code/confirm/", body).status_code == 401
+    with committed():
+        body["code"] = code
+        assert browser.post_json("/auth/login/code/confirm/", body).status_code == 200
+
+    after = scrape()
+    assert moved(before, after, "authsvc_logins_total", outcome="invalid_code") == 1
+    assert moved(before, after, "authsvc_logins_total", outcome="success") == 1

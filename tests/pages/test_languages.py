@@ -147,6 +147,8 @@ def test_every_message_is_translated_and_compiled(language):
         ("/login/", ("Sign in", "Password", "Forgot", "Create an account", "Language")),
         ("/register/", ("At least", "passphrase", "optional", "Name")),
         ("/password/reset/", ("Reset", "Email", "Send")),
+        ("/login/", ("Email me a sign-in code",)),
+        ("/login/code/", ("Sign in with a code", "Email", "password needed", "Back")),
     ],
 )
 def test_no_english_left_on_the_french_pages(path, english):

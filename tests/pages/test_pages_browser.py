@@ -223,3 +223,40 @@ def test_an_expired_access_cookie_is_renewed_by_the_refresh_hop(server):
         at(driver, "/account/")
         assert "hop@example.com" in text(driver)
         assert driver.get_cookie("access_token")
+
+
+def mailed_code(server, *, after: int = 0) -> str:
+    """The newest sign-in code the server has mailed (printed), among those after the first
+    `after` ones."""
+
+    def find():
+        codes = re.findall(r"^ {4}(\d{3}) (\d{3})\s*$", server.log.read_text(), re.MULTILINE)
+        return codes[after:] and "".join(codes[-1])
+
+    return wait_until(find, what="a mail with a sign-in code")
+
+
+def test_signing_in_with_an_emailed_code_without_javascript(server):
+    email = "bycode@example.com"
+    with chromium(javascript=False) as driver:
+        driver.get(f"{server.base}/register/")
+        fill(driver, email=email, password=DEFAULT_PASSWORD)
+        submit(driver, "/register/")
+        at(driver, "/account/")
+        sign_out(driver, server)
+
+        driver.find_element(By.LINK_TEXT, "Email me a sign-in code").click()
+        at(driver, "/login/code/")
+        fill(driver, email=email)
+        submit(driver, "/login/code/")
+        wait_until(lambda: "Enter your sign-in code" in text(driver), what="the code page")
+        code = mailed_code(server)
+        assert driver.find_element(By.NAME, "code").get_attribute("autocomplete") == (
+            "one-time-code"
+        )
+        fill(driver, code=f"{code[:3]} {code[3:]}")
+        submit(driver, "/login/code/confirm/")
+        at(driver, "/account/")
+        assert email in text(driver)
+        # The address is proven by the code.
+        assert "not verified" not in text(driver)

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 PAGES = [
     "/login/",
+    "/login/code/",
     "/register/",
     "/password/reset/",
     "/password/reset/confirm/?uid=a&token=b",

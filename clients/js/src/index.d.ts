@@ -128,6 +128,10 @@ export declare class AuthClient extends EventTarget {
 
   register(input: { email: string; password: string; name?: string }): Promise<RegisterResult>;
   login(input: { email: string; password: string }): Promise<LoginResult>;
+  /** `POST /auth/login/code/`: a 6-digit code valid 10 minutes goes to the address (202 whether or not it has an account). */
+  requestLoginCode(input: { email: string }): Promise<DetailBody>;
+  /** `POST /auth/login/code/confirm/`: signs in like `login` (or the 2FA step); `invalid_code` after a wrong, expired or used code. */
+  loginWithCode(input: { email: string; code: string }): Promise<LoginResult>;
   verifyMfa(input: { code: string }): Promise<{ status: "ok"; id: string }>;
   /** Refreshes now (under the lock); null when it joined a refresh that another call found unnecessary. */
   refresh(): Promise<{ id: string } | null>;

@@ -52,6 +52,12 @@ function defaultStorage() {
 /**
  * authsvc's browser client. Events: `sessionend` (CustomEvent, `detail: {reason}`).
  */
+// A first factor's answer (password, emailed code): signed in, or the 2FA step next.
+function firstFactorResult(body) {
+  if (body && body.mfa_required) return { status: "mfa_required", methods: body.methods || [] };
+  return { status: "ok", id: body.id };
+}
+
 export class AuthClient extends EventTarget {
   /**
    * @param {object} [options] `baseUrl`, `fetch`, `locks`, `storage`, `channel`, `lockName`,
@@ -150,8 +156,27 @@ export class AuthClient extends EventTarget {
     const body = await this.request("/auth/login/", {
       method: "POST", body: { email, password }, auth: false,
     });
-    if (body && body.mfa_required) return { status: "mfa_required", methods: body.methods || [] };
-    return { status: "ok", id: body.id };
+    return firstFactorResult(body);
+  }
+
+  /**
+   * `POST /auth/login/code/`: emails a 6-digit sign-in code, valid 10 minutes. Resolves the
+   * same 202 body whether or not the address has an account; 429 when asked too often.
+   */
+  requestLoginCode({ email }) {
+    return this.request("/auth/login/code/", { method: "POST", body: { email }, auth: false });
+  }
+
+  /**
+   * `POST /auth/login/code/confirm/`: signs in with the emailed code, as `login` does:
+   * `{status: "ok", id}`, or `{status: "mfa_required", methods}` (then `verifyMfa({code})`).
+   * A wrong, expired or used code rejects with `invalid_code` (5 tries per code).
+   */
+  async loginWithCode({ email, code }) {
+    const body = await this.request("/auth/login/code/confirm/", {
+      method: "POST", body: { email, code }, auth: false,
+    });
+    return firstFactorResult(body);
   }
 
   /** `POST /auth/2fa/verify/`: the second step of a login. @returns {Promise<{status: "ok", id: string}>} */

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.bans import bans_expired_lift
 from accounts.lockout import lockouts_purge
+from accounts.login_codes import login_codes_purge
 from accounts.mfa.challenge import challenges_purge
 from audit.outbox import outbox_purge
 from audit.retention import events_purge
@@ -23,8 +24,9 @@ class Command(BaseCommand):
         "AUTHSVC_AUDIT_RETENTION_DAYS, outbox events published more than "
         "AUTHSVC_EVENTS_OUTBOX_RETENTION_HOURS ago, mail sent more than "
         "AUTHSVC_MAIL_RETENTION_HOURS ago (given up: AUTHSVC_MAIL_FAILED_RETENTION_DAYS), "
-        "expired 2FA challenges, lockout streaks and pending tombstones; lift temporary "
-        "bans that have ended; retire signing keys whose tokens have all expired. Deletes in "
+        "expired 2FA challenges and sign-in codes, lockout streaks and pending tombstones; "
+        "lift temporary bans that have ended; retire signing keys whose tokens have all "
+        "expired. Deletes in "
         "small batches, so it is safe to run from cron while the service is up (e.g. hourly)."
     )
 
@@ -49,10 +51,11 @@ class Command(BaseCommand):
         events = events_purge(
             now=now, retention_days=settings.AUTHSVC_AUDIT_RETENTION_DAYS, batch_size=batch_size
         )
-        # Redis-outage leftovers: 2FA challenges never answered, lockout streaks forgotten
+        # Leftovers: 2FA challenges and sign-in codes never answered, lockout streaks forgotten
         # after a day, pending tombstones no cached snapshot can outlive.
         leftovers = (
             challenges_purge(now=now, batch_size=batch_size)
+            + login_codes_purge(now=now, batch_size=batch_size)
             + lockouts_purge(now=now, batch_size=batch_size)
             + pending_tombstones_purge(now=now, batch_size=batch_size)
         )
@@ -72,6 +75,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Deleted {tokens} expired refresh token(s), {sessions} dead session(s), "
             f"{events} old event(s), {published} published outbox event(s), {mail} old mail(s), "
-            f"{leftovers} expired challenge/lockout/pending row(s); "
+            f"{leftovers} expired challenge/code/lockout/pending row(s); "
             f"lifted {bans} ended ban(s); retired {len(keys)} key(s)."
         )
