@@ -86,3 +86,18 @@ class CannotBanSelf(ServiceError):
 class UserNotFound(ServiceError):
     code = "not_found"
     kind = "not_found"
+
+
+class InvalidCredential(ServiceError):
+    """A passkey's answer that does not verify: unknown credential, wrong origin or RP id,
+    a challenge not issued or already used, no user verification, a bad signature, or a
+    signature counter that went backwards (a cloned authenticator)."""
+
+    code = "invalid_credential"
+    kind = "unauthenticated"
+
+
+class CredentialRejected(InvalidCredential):
+    """The same, for a credential offered to be registered (a 400, not a 401)."""
+
+    kind = "invalid"

@@ -136,3 +136,7 @@ class MfaChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"2FA challenge of {self.user_id}"
+
+
+# The passkey models live with their flows; imported here so Django finds them.
+from accounts.passkeys.models import Passkey, PasskeyChallenge  # noqa: E402, F401

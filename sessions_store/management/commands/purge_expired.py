@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.bans import bans_expired_lift
 from accounts.lockout import lockouts_purge
 from accounts.mfa.challenge import challenges_purge
+from accounts.passkeys.challenge import passkey_challenges_purge
 from audit.outbox import outbox_purge
 from audit.retention import events_purge
 from authsvc import clock
@@ -49,10 +50,11 @@ class Command(BaseCommand):
         events = events_purge(
             now=now, retention_days=settings.AUTHSVC_AUDIT_RETENTION_DAYS, batch_size=batch_size
         )
-        # Redis-outage leftovers: 2FA challenges never answered, lockout streaks forgotten
-        # after a day, pending tombstones no cached snapshot can outlive.
+        # Redis-outage leftovers: 2FA and passkey challenges never answered, lockout streaks
+        # forgotten after a day, pending tombstones no cached snapshot can outlive.
         leftovers = (
             challenges_purge(now=now, batch_size=batch_size)
+            + passkey_challenges_purge(now=now, batch_size=batch_size)
             + lockouts_purge(now=now, batch_size=batch_size)
             + pending_tombstones_purge(now=now, batch_size=batch_size)
         )
