@@ -318,13 +318,29 @@ def _is_loopback_host(host: str) -> bool:
 def check_webauthn(app_configs, **kwargs):
     """Passkeys: AUTHSVC_WEBAUTHN_RP_ID must be a domain that is the host, or a parent
     domain of the host, of every origin in AUTHSVC_WEBAUTHN_ORIGINS, and not a public
-    suffix; each origin must be an exact origin, HTTPS outside debug (localhost aside)."""
+    suffix; each origin must be an exact origin, HTTPS outside debug (localhost aside).
+
+    Errors once either variable is set. While both are left to their defaults (derived from
+    AUTHSVC_FRONTEND_URL and AUTHSVC_CORS_ALLOWED_ORIGINS), the same findings are warnings:
+    a deployment that does not use passkeys keeps starting, and the browser's own RP id
+    check still refuses every ceremony the values do not fit.
+    """
     errors = []
+
+    def problem(msg, *, hint, id):
+        if settings.AUTHSVC_WEBAUTHN_CONFIGURED:
+            return Error(msg, hint=hint, id=id)
+        return Warning(
+            msg + " (derived from AUTHSVC_FRONTEND_URL / AUTHSVC_CORS_ALLOWED_ORIGINS)",
+            hint=hint + " Set AUTHSVC_WEBAUTHN_RP_ID and AUTHSVC_WEBAUTHN_ORIGINS.",
+            id=id.replace(".E", ".W"),
+        )
+
     rp_id = settings.AUTHSVC_WEBAUTHN_RP_ID or ""
     origins = settings.AUTHSVC_WEBAUTHN_ORIGINS
     if _rp_id_malformed(rp_id):
         errors.append(
-            Error(
+            problem(
                 f"AUTHSVC_WEBAUTHN_RP_ID={rp_id!r} is not a lower-case domain name.",
                 hint="Write the bare domain, e.g. example.com: no scheme, port, path or IP.",
                 id="authsvc.E080",
@@ -332,7 +348,7 @@ def check_webauthn(app_configs, **kwargs):
         )
     elif rp_id in PUBLIC_SUFFIXES:
         errors.append(
-            Error(
+            problem(
                 f"AUTHSVC_WEBAUTHN_RP_ID={rp_id!r} is a public suffix.",
                 hint="Use your own registrable domain (example.com) or a host under it; "
                 "browsers refuse a public suffix, and it would not be yours alone.",
@@ -341,27 +357,27 @@ def check_webauthn(app_configs, **kwargs):
         )
     if not origins:
         errors.append(
-            Error(
+            problem(
                 "AUTHSVC_WEBAUTHN_ORIGINS is empty.",
                 hint="Name the origins of the pages that offer passkeys.",
                 id="authsvc.E082",
             )
         )
     for origin in origins:
-        problem = _origin_problem(origin)
+        shape = _origin_problem(origin)
         host = urlsplit(origin).hostname or ""
-        if problem in ("wildcard", "malformed"):
+        if shape in ("wildcard", "malformed"):
             errors.append(
-                Error(
+                problem(
                     f"AUTHSVC_WEBAUTHN_ORIGINS holds {origin!r}, which is not an origin.",
                     hint="Write scheme://host[:port], e.g. https://app.example.com.",
                     id="authsvc.E083",
                 )
             )
             continue
-        if problem == "http" and not _is_loopback_host(host):
+        if shape == "http" and not _is_loopback_host(host):
             errors.append(
-                Error(
+                problem(
                     f"AUTHSVC_WEBAUTHN_ORIGINS holds {origin!r}, a plain-HTTP origin, "
                     "outside debug.",
                     hint="Browsers offer passkeys only to secure contexts, and a page served "
@@ -371,7 +387,7 @@ def check_webauthn(app_configs, **kwargs):
             )
         if rp_id and host != rp_id and not host.endswith("." + rp_id):
             errors.append(
-                Error(
+                problem(
                     f"AUTHSVC_WEBAUTHN_RP_ID={rp_id!r} is not {host!r} nor a parent domain "
                     f"of it (origin {origin!r}).",
                     hint="The browser would refuse every ceremony from that origin. Set the "

@@ -110,16 +110,13 @@ class PasskeyRegisterView(APIView):
 
 
 @extend_schema(tags=["passkeys"])
-class PasskeyViewSet(
-    mixins.ListModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, GenericViewSet
-):
+class PasskeyViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewSet):
     # `/auth/passkeys/` (list) and `/auth/passkeys/<id>/` (rename, delete) on the router.
 
     serializer_class = PasskeySerializer
     lookup_url_kwarg = "passkey_id"
     lookup_value_converter = "uuid"
     pagination_class = None
-    http_method_names = ["get", "patch", "delete", "options"]
 
     def get_queryset(self):
         # Another user's passkey is not in it: a 404 like a missing one.
@@ -150,6 +147,7 @@ class PasskeyViewSet(
         },
     )
     def partial_update(self, request, passkey_id):
+        # PATCH only: no `update`, so the router routes no PUT.
         passkey = self.get_object()
         data = PasskeyRenameSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -161,10 +159,6 @@ class PasskeyViewSet(
             sid=request.user.sid,
         )
         return Response(PasskeySerializer(renamed).data)
-
-    def update(self, request, *args, **kwargs):
-        # Only PATCH is routed (http_method_names); PUT would be a second way to rename.
-        return self.partial_update(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="passkeyDelete",
