@@ -35,6 +35,10 @@ class PasskeyInline(admin.TabularInline):
 
 def passkey_formset_save(request, formset) -> None:
     """Save the inline: only deletions exist, each through `passkey_delete`."""
+    deleted = []
     for form in formset.deleted_forms:
         if form.instance.pk:
             passkey_delete(passkey=form.instance, client=client_info(request), by=request.user)
+            deleted.append(form.instance)
+    # What BaseModelFormSet.save() would leave for the admin's change message.
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], deleted
