@@ -101,3 +101,10 @@ class CredentialRejected(InvalidCredential):
     """The same, for a credential offered to be registered (a 400, not a 401)."""
 
     kind = "invalid"
+
+
+class PasskeyNotFound(ServiceError):
+    """No passkey with this id belongs to the user (another user's included)."""
+
+    code = "not_found"
+    kind = "not_found"

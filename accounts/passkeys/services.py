@@ -36,6 +36,7 @@ from accounts.exceptions import (
     InvalidCredential,
     InvalidRequest,
     MfaNotEnabled,
+    PasskeyNotFound,
 )
 from accounts.mfa import challenge as mfa_challenges
 from accounts.models import User
@@ -397,12 +398,22 @@ def mfa_passkey_complete(*, token: str | None, credential, client: ClientInfo) -
 # Managing them -----------------------------------------------------------------------------
 
 
+def passkey_get(*, user_id, passkey_id) -> Passkey:
+    """The user's passkey, or PasskeyNotFound (also for another user's)."""
+    passkey = Passkey.objects.filter(pk=passkey_id, user_id=user_id).first()
+    if passkey is None:
+        raise PasskeyNotFound()
+    return passkey
+
+
 def passkey_rename(
     *, user_id, passkey_id, name: str, client: ClientInfo | None, sid: str | None = None
 ) -> Passkey:
     name = name_clean(name)
     with transaction.atomic():
-        passkey = Passkey.objects.select_for_update().get(pk=passkey_id, user_id=user_id)
+        passkey = Passkey.objects.select_for_update().filter(pk=passkey_id, user_id=user_id).first()
+        if passkey is None:
+            raise PasskeyNotFound()
         before = passkey.name
         passkey.name = name
         passkey.save(update_fields=["name"])
