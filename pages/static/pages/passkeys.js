@@ -96,6 +96,19 @@ function refusal(box, answer) {
   return say(box, "msgFailed");
 }
 
+// Load `url`, even when it is this page with another #fragment (which alone would not
+// reload it, and the page must show what changed).
+function go(url) {
+  const target = new URL(url, window.location.href);
+  const here = window.location;
+  if (target.pathname === here.pathname && target.search === here.search) {
+    here.hash = target.hash;
+    here.reload();
+  } else {
+    here.assign(target.href);
+  }
+}
+
 // Sign in (/login/: a discoverable passkey) or finish a login (/login/2fa/: the account's).
 async function authenticate(box, optionsPath, answerPath) {
   const options = await post(optionsPath);
@@ -108,7 +121,7 @@ async function authenticate(box, optionsPath, answerPath) {
   }
   const answer = await post(answerPath, { credential: credentialJSON(credential) });
   if (answer.status === 200) {
-    window.location.assign(box.dataset.next || "/account/");
+    go(box.dataset.next || "/account/");
     return undefined;
   }
   return refusal(box, answer);
@@ -132,7 +145,7 @@ async function register(form) {
   if (name) body.name = name;
   const answer = await post("/auth/passkeys/register/", body);
   if (answer.status === 201) {
-    window.location.assign(form.dataset.done || "/account/");
+    go(form.dataset.done || "/account/");
     return undefined;
   }
   return refusal(form, answer);
