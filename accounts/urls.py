@@ -53,6 +53,12 @@ urlpatterns = [
     ),
     path("passkeys/login/", passkey_views.PasskeyLoginView.as_view(), name="passkey-login"),
     path(
+        "reauth/passkey/options/",
+        passkey_views.PasskeyReauthOptionsView.as_view(),
+        name="reauth-passkey-options",
+    ),
+    path("reauth/passkey/", passkey_views.PasskeyReauthView.as_view(), name="reauth-passkey"),
+    path(
         "2fa/passkey/options/",
         passkey_views.MfaPasskeyOptionsView.as_view(),
         name="mfa-passkey-options",

@@ -50,11 +50,13 @@ class PasskeyChallenge(models.Model):
     REGISTER = "register"
     LOGIN = "login"
     MFA = "mfa"
-    PURPOSES = ((REGISTER, REGISTER), (LOGIN, LOGIN), (MFA, MFA))
+    REAUTH = "reauth"
+    PURPOSES = ((REGISTER, REGISTER), (LOGIN, LOGIN), (MFA, MFA), (REAUTH, REAUTH))
 
     digest = models.CharField(max_length=64, primary_key=True)
     purpose = models.CharField(max_length=16, choices=PURPOSES)
-    # A registration is the signed-in user's and their session's; a 2FA step is its user's.
+    # A registration and a reauth are the signed-in user's and their session's; a 2FA step
+    # is its user's.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
     )

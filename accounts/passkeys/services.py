@@ -45,6 +45,8 @@ from accounts.passkeys.models import Passkey, PasskeyChallenge
 from audit import events
 from authsvc import clock
 from authsvc.http import ClientInfo
+from sessions_store.services import session_reauthenticated
+from tokens.exceptions import TokenInvalid
 from tokens.services import IssuedTokens, session_start
 
 # RFC 8176: more than one factor. A passkey with user verification is something held (the
@@ -260,7 +262,7 @@ def _assertion_check(
 
 
 def _assertion_refused(
-    checked: _Checked, *, client: ClientInfo, event: str, user_id=None, **details
+    checked: _Checked, *, client: ClientInfo, event: str, user_id=None, sid=None, **details
 ) -> None:
     passkey = checked.passkey
     user_id = str(passkey.user_id) if passkey else (str(user_id) if user_id else None)
@@ -269,13 +271,14 @@ def _assertion_refused(
         events.record(
             "passkey_clone_detected",
             user_id=user_id,
+            sid=sid,
             client=client,
             passkey_id=passkey_id,
             stored_sign_count=checked.stored_count,
             presented_sign_count=checked.presented_count,
         )
     events.record(
-        event, user_id=user_id, client=client, passkey_id=passkey_id,
+        event, user_id=user_id, sid=sid, client=client, passkey_id=passkey_id,
         reason=checked.failure, **details,
     )  # fmt: skip
 
@@ -337,18 +340,7 @@ def mfa_passkey_options(*, token: str | None) -> dict:
     verification preferred (the password was the first factor; a security key without a
     PIN is still the second). MfaChallengeExpired, or MfaNotEnabled without a passkey."""
     login = mfa_challenges.challenge_load(token)
-    passkeys = list(Passkey.objects.filter(user_id=login.user_id))
-    if not passkeys:
-        raise MfaNotEnabled("This account has no passkey.")
-    challenge = challenge_issue(purpose=PasskeyChallenge.MFA, user_id=login.user_id)
-    options = generate_authentication_options(
-        rp_id=settings.AUTHSVC_WEBAUTHN_RP_ID,
-        challenge=challenge,
-        timeout=CHALLENGE_TTL_SECONDS * 1000,
-        allow_credentials=[_descriptor(passkey) for passkey in passkeys],
-        user_verification=UserVerificationRequirement.PREFERRED,
-    )
-    return _options_json(options)
+    return _user_request_options(user_id=login.user_id, purpose=PasskeyChallenge.MFA)
 
 
 def mfa_passkey_complete(*, token: str | None, credential, client: ClientInfo) -> IssuedTokens:
@@ -393,6 +385,61 @@ def mfa_passkey_complete(*, token: str | None, credential, client: ClientInfo) -
         passkey_id=str(passkey.pk),
     )
     return issued
+
+
+# Step-up -----------------------------------------------------------------------------------
+
+
+def _user_request_options(*, user_id, purpose: str, session_id: str = "") -> dict:
+    passkeys = list(Passkey.objects.filter(user_id=user_id))
+    if not passkeys:
+        raise MfaNotEnabled("This account has no passkey.")
+    challenge = challenge_issue(purpose=purpose, user_id=user_id, session_id=session_id)
+    options = generate_authentication_options(
+        rp_id=settings.AUTHSVC_WEBAUTHN_RP_ID,
+        challenge=challenge,
+        timeout=CHALLENGE_TTL_SECONDS * 1000,
+        allow_credentials=[_descriptor(passkey) for passkey in passkeys],
+        user_verification=UserVerificationRequirement.PREFERRED,
+    )
+    return _options_json(options)
+
+
+def passkey_reauth_options(*, user_id, session_id: str) -> dict:
+    """Request options for a signed-in session to prove its passkey again (step-up); the
+    challenge is bound to the session. MfaNotEnabled without a passkey."""
+    return _user_request_options(
+        user_id=user_id, purpose=PasskeyChallenge.REAUTH, session_id=session_id
+    )
+
+
+def passkey_reauth(*, user_id, session_id: str, credential, client: ClientInfo) -> int:
+    """The session proves one of its user's passkeys again; returns the new `auth_time`.
+    InvalidCredential otherwise (the challenge is spent either way)."""
+    credential = _credential_shape(credential, InvalidCredential)
+    try:
+        challenge = challenge_consume(
+            credential, purpose=PasskeyChallenge.REAUTH, user_id=user_id, session_id=session_id
+        )
+        checked = _assertion_check(
+            credential, challenge=challenge, require_uv=False, user_id=user_id
+        )
+    except InvalidCredential:
+        checked = _Checked(None, "challenge")
+    if checked.failure:
+        _assertion_refused(
+            checked, client=client, event="reauth_failed", user_id=user_id, sid=session_id
+        )
+        raise InvalidCredential()
+    renewed = session_reauthenticated(session_id=session_id, user_id=user_id)
+    if renewed is None:
+        # The session ended while the passkey was checked.
+        raise TokenInvalid()
+    events.record(
+        "reauth", user_id=str(user_id), sid=session_id, client=client, method=PASSKEY_METHOD,
+        passkey_id=str(checked.passkey.pk),
+    )  # fmt: skip
+    return int(renewed.timestamp())
 
 
 # Managing them -----------------------------------------------------------------------------

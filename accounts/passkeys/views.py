@@ -7,7 +7,7 @@ from rest_framework import mixins
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.exceptions import MfaChallengeExpired
+from accounts.exceptions import InvalidCredential, MfaChallengeExpired
 from accounts.mfa.cookies import CHALLENGE_COOKIE, clear_challenge_cookie
 from accounts.passkeys import services
 from accounts.passkeys.serializers import (
@@ -18,9 +18,10 @@ from accounts.passkeys.serializers import (
     PasskeySerializer,
 )
 from accounts.permissions import STEP_UP
+from accounts.serializers import AuthTimeSerializer
 from authsvc.api import APIView, GenericViewSet, PublicAPIView
 from authsvc.http import NoStoreMixin, client_info
-from authsvc.ratelimit import rate_limit, rate_limit_ip
+from authsvc.ratelimit import failures_limited, rate_limit, rate_limit_ip
 from authsvc.schema import (
     CSRF,
     CSRF_FAILED_EXAMPLE,
@@ -70,7 +71,7 @@ class PasskeyRegisterOptionsView(NoStoreMixin, APIView):
         The challenge is bound to this session and lasts 5 minutes. No request body is read.
         Needs a recently authenticated session (`403 reauth_required`: see
         `POST /auth/reauth/`)."""
-        rate_limit(request, group="passkey_register_user", key=str(request.user.id))
+        rate_limit(request, group="passkey_options_user", key=str(request.user.id))
         options = services.passkey_registration_options(
             user_id=request.user.id, session_id=request.user.sid
         )
@@ -316,3 +317,64 @@ class MfaPasskeyView(PublicAPIView):
         set_auth_cookies(response, issued)
         clear_challenge_cookie(response)
         return response
+
+
+@extend_schema(tags=["account"])
+class PasskeyReauthOptionsView(NoStoreMixin, APIView):
+    @extend_schema(
+        operation_id="reauthPasskeyOptions",
+        summary="Start proving a passkey again (step-up)",
+        description="An addition to the contract.",
+        request=None,
+        responses={
+            200: REQUEST_OPTIONS,
+            400: error("`mfa_not_enabled`: the account has no passkey.", "mfa_not_enabled"),
+            429: RATE_LIMITED,
+        },
+    )
+    def post(self, request):
+        """Request options for the account's passkeys, the challenge bound to this session;
+        answer at `POST /auth/reauth/passkey/`. No request body is read."""
+        rate_limit(request, group="passkey_options_user", key=str(request.user.id))
+        options = services.passkey_reauth_options(
+            user_id=request.user.id, session_id=request.user.sid
+        )
+        return Response(options)
+
+
+@extend_schema(tags=["account"])
+class PasskeyReauthView(APIView):
+    @extend_schema(
+        operation_id="reauthPasskey",
+        summary="Prove a passkey again (step-up)",
+        description="An addition to the contract.",
+        request=PasskeyAssertionSerializer,
+        responses={
+            200: OpenApiResponse(
+                AuthTimeSerializer, description="The session counts as freshly authenticated."
+            ),
+            401: error(
+                f"{INVALID_CREDENTIAL} Or the access token's `not_authenticated` / "
+                "`invalid_token`.",
+                "invalid_credential",
+            ),
+            429: RATE_LIMITED,
+        },
+    )
+    def post(self, request):
+        """As `POST /auth/reauth/`, with one of the account's passkeys instead of a password
+        or a code: the way an account whose second factor is a passkey (and no app) steps
+        up, since its password alone is refused there. Failures per client IP count toward
+        `AUTHSVC_RATE_REAUTH_FAILED_IP`."""
+        data = PasskeyAssertionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        client = client_info(request)
+        limit = {"group": "reauth_failed_ip", "key": client.ip or ""}
+        with failures_limited(request, **limit, failures=(InvalidCredential,)):
+            auth_time = services.passkey_reauth(
+                user_id=request.user.id,
+                session_id=request.user.sid,
+                credential=data.validated_data["credential"],
+                client=client,
+            )
+        return Response({"auth_time": auth_time})

@@ -402,14 +402,22 @@ def reauth(request):
     user = request.page_user
     account = User.objects.get(pk=user.id)
     has_mfa = mfa_services.mfa_enabled(account)
+    # A passkey proves itself through the page's script (POST /auth/reauth/passkey/); an
+    # account whose second factor it is has no password form here, as in the API.
+    has_passkey = passkey_services.user_has_passkey(account.pk)
     form_class = ReauthCodeForm if has_mfa else ReauthPasswordForm
     next_url = next_from(request)
+    context = {"has_mfa": has_mfa, "has_passkey": has_passkey, "next": next_url}
+    if not has_mfa and has_passkey:
+        # A posted password is refused, as by POST /auth/reauth/.
+        status = 400 if request.method == "POST" else 200
+        return page(request, "pages/reauth.html", {**context, "passkey_only": True}, status=status)
     if not has_mfa and not account.has_usable_password():
         # Google only, no 2FA: nothing to prove here; a new Google login is a fresh session.
         return page(request, "pages/reauth.html", {"google_only": True})
     if request.method == "GET":
         form = form_class(initial={"next": next_url})
-        return page(request, "pages/reauth.html", {"form": form, "has_mfa": has_mfa})
+        return page(request, "pages/reauth.html", {**context, "form": form})
     form = form_class(request.POST)
     status = 400
     if form.is_valid():
@@ -428,4 +436,4 @@ def reauth(request):
             status = form_error(form, exc)
         else:
             return see_other(next_url)
-    return page(request, "pages/reauth.html", {"form": form, "has_mfa": has_mfa}, status=status)
+    return page(request, "pages/reauth.html", {**context, "form": form}, status=status)

@@ -657,3 +657,71 @@ def test_deleting_the_last_passkey_leaves_the_password(logged_in, registered, cl
 
     assert response.status_code == 200
     assert response.json() == {"id": str(user.pk)}
+
+
+# Step-up with a passkey -------------------------------------------------------------------
+
+
+def _reauth_with(browser, key, **bend):
+    options = browser.post_json("/auth/reauth/passkey/options/")
+    assert options.status_code == 200, options.content
+    return browser.post_json(
+        "/auth/reauth/passkey/", {"credential": key.assertion(options.json(), **bend)}
+    ), options.json()
+
+
+def test_a_passkey_renews_the_session_for_step_up(logged_in, registered, key, clock, user):
+    clock.advance(seconds=REAUTH_MAX_AGE + 1)
+    assert_error(logged_in.post_json("/auth/passkeys/register/options/"), 403, "reauth_required")
+
+    response, options = _reauth_with(logged_in, key, uv=False)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["auth_time"] == int(clock.now().timestamp())
+    assert options["allowCredentials"][0]["id"] == key.id
+    assert options["userVerification"] == "preferred"
+    assert logged_in.post_json("/auth/passkeys/register/options/").status_code == 200
+    assert events("reauth").filter(user=user).last().details["method"] == "passkey"
+
+
+def test_the_password_alone_no_longer_steps_up_a_passkey_account(logged_in, registered):
+    response = logged_in.post_json("/auth/reauth/", {"password": "correct horse battery"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "password" in response.json()["fields"]
+
+
+def test_with_an_app_a_code_or_the_passkey_steps_up(logged_in, registered, key, clock):
+    enrolled = enrol(logged_in, clock)
+    clock.advance(seconds=REAUTH_MAX_AGE + 1)
+
+    assert logged_in.post_json("/auth/reauth/", {"code": enrolled.code(clock)}).status_code == 200
+    assert _reauth_with(logged_in, key)[0].status_code == 200
+
+
+def test_a_step_up_answer_is_bound_to_its_session(client_factory, registered, key, user):
+    mine, other = client_factory(), client_factory()
+    mine.login(user.email)
+    other_login = other.login(user.email)
+    assert other_login.json()["mfa_required"] is True  # a passkey account: no session yet
+    stranger = client_factory()
+    assert passkey_login(stranger, key).status_code == 200
+    options = stranger.post_json("/auth/reauth/passkey/options/").json()
+    thief = client_factory()
+    assert passkey_login(thief, key).status_code == 200
+
+    response = thief.post_json("/auth/reauth/passkey/", {"credential": key.assertion(options)})
+
+    assert_error(response, 401, "invalid_credential")
+    assert events("reauth_failed").get().details["reason"] == "challenge"
+
+
+def test_a_bent_step_up_answer_is_refused(logged_in, registered, key):
+    response, _ = _reauth_with(logged_in, key, origin="https://evil.example")
+
+    assert_error(response, 401, "invalid_credential")
+
+
+def test_step_up_options_need_a_passkey(logged_in):
+    assert_error(logged_in.post_json("/auth/reauth/passkey/options/"), 400, "mfa_not_enabled")

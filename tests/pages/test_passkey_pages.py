@@ -107,3 +107,23 @@ def test_another_users_passkey_is_not_touched(browser, make_user, passkey):
     browser.submit(f"/account/passkeys/{passkey['id']}/delete/")
 
     assert Passkey.objects.get().name == "Laptop"
+
+
+def test_step_up_of_a_passkey_account_asks_for_the_passkey(signed_in, passkey, clock):
+    clock.advance(seconds=301)
+    to_reauth = signed_in.submit(f"/account/passkeys/{passkey['id']}/delete/")
+
+    page = signed_in.get(to_reauth["Location"]).content.decode()
+
+    assert "data-passkey-reauth" in page and SCRIPT in page
+    assert 'name="password"' not in page
+    # A password posted anyway is refused, as by the API.
+    response = signed_in.submit("/account/reauth/", {"password": "a password", "next": "/account/"})
+    assert response.status_code == 400
+    assert Passkey.objects.count() == 1
+
+
+def test_step_up_without_a_passkey_loads_no_script(signed_in):
+    page = signed_in.get("/account/reauth/").content.decode()
+
+    assert "<script" not in page and 'name="password"' in page

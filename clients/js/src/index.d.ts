@@ -170,6 +170,8 @@ export declare class AuthClient extends EventTarget {
   loginWithPasskey(input?: { signal?: AbortSignal; mediation?: CredentialMediationRequirement }): Promise<{ status: "ok"; id: string }>;
   /** The second step of a login with a passkey (`methods` included "passkey"). */
   verifyMfaPasskey(input?: { signal?: AbortSignal }): Promise<{ status: "ok"; id: string }>;
+  /** Step-up with a passkey (an account whose second factor is a passkey must). */
+  reauthWithPasskey(input?: { signal?: AbortSignal }): Promise<{ auth_time: number }>;
   listPasskeys(): Promise<Passkey[]>;
   renamePasskey(id: string, input: { name: string }): Promise<Passkey>;
   /** Needs a recent authentication. Resolves null (204). */

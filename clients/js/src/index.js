@@ -346,6 +346,20 @@ export class AuthClient extends EventTarget {
     return { status: "ok", id: body.id };
   }
 
+  /**
+   * Step-up with one of the user's passkeys (after a `403 reauth_required`):
+   * `POST /auth/reauth/passkey/options/`, `get()`, `POST /auth/reauth/passkey/`. An
+   * account whose second factor is a passkey must step up this way.
+   * @returns {Promise<{auth_time: number}>}
+   */
+  async reauthWithPasskey({ signal } = {}) {
+    const options = await this.request("/auth/reauth/passkey/options/", { method: "POST" });
+    const credential = await this._webauthn().get({ publicKey: requestOptionsFromJSON(options), signal });
+    return this.request("/auth/reauth/passkey/", {
+      method: "POST", body: { credential: credentialToJSON(credential) },
+    });
+  }
+
   /** `GET /auth/passkeys/`: the user's passkeys, oldest first. */
   listPasskeys() {
     return this.request("/auth/passkeys/");

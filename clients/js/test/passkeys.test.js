@@ -175,3 +175,16 @@ test("without WebAuthn the passkey ceremonies say so", async () => {
   const fetch = fakeFetch({ "POST /auth/passkeys/login/options/": () => reply(200, REQUEST) });
   await assert.rejects(client(fetch, null).loginWithPasskey(), TypeError);
 });
+
+test("reauthWithPasskey: the step-up's options and answer, with the session's CSRF", async () => {
+  const fetch = fakeFetch({
+    "POST /auth/reauth/passkey/options/": () => reply(200, { ...REQUEST, allowCredentials: [{ id: "AQID", type: "public-key" }] }),
+    "POST /auth/reauth/passkey/": () => reply(200, { auth_time: 1700000000 }),
+  });
+  const credentials = fakeCredentials();
+  assert.deepEqual(await client(fetch, credentials).reauthWithPasskey(), { auth_time: 1700000000 });
+  assert.equal(credentials.calls[0][0], "get");
+  const answer = fetch.calls.find((c) => c.path === "/auth/reauth/passkey/");
+  assert.equal(answer.headers.get("X-CSRFToken"), "csrf-1");
+  assert.equal(answer.body.credential.response.signature, "CAk");
+});

@@ -1,4 +1,5 @@
-// Passkeys on the service's own pages (/login/, /login/2fa/, /account/): the one script
+// Passkeys on the service's own pages (/login/, /login/2fa/, /account/, and
+// /account/reauth/ for an account with a passkey): the one script
 // they load, same-origin (CSP `script-src 'self'`), no inline code. It calls the JSON API
 // the pages' forms do not reach: WebAuthn runs in the browser. Everything else on these
 // pages works without it; the passkey controls stay hidden until this finds WebAuthn.
@@ -165,18 +166,18 @@ function busy(control, work) {
 }
 
 if (supported) {
-  for (const box of document.querySelectorAll("[data-passkey-login], [data-passkey-2fa]")) {
-    const second = box.hasAttribute("data-passkey-2fa");
-    const button = box.querySelector("button");
-    button.addEventListener(
-      "click",
-      busy(button, () =>
-        second
-          ? authenticate(box, "/auth/2fa/passkey/options/", "/auth/2fa/passkey/")
-          : authenticate(box, "/auth/passkeys/login/options/", "/auth/passkeys/login/"),
-      ),
-    );
-    box.hidden = false;
+  // Which ceremony each kind of box runs: [options, answer].
+  const ceremonies = {
+    "data-passkey-login": ["/auth/passkeys/login/options/", "/auth/passkeys/login/"],
+    "data-passkey-2fa": ["/auth/2fa/passkey/options/", "/auth/2fa/passkey/"],
+    "data-passkey-reauth": ["/auth/reauth/passkey/options/", "/auth/reauth/passkey/"],
+  };
+  for (const [attribute, [optionsPath, answerPath]] of Object.entries(ceremonies)) {
+    for (const box of document.querySelectorAll(`[${attribute}]`)) {
+      const button = box.querySelector("button");
+      button.addEventListener("click", busy(button, () => authenticate(box, optionsPath, answerPath)));
+      box.hidden = false;
+    }
   }
   for (const form of document.querySelectorAll("[data-passkey-register]")) {
     const button = form.querySelector("button");
