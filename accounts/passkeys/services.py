@@ -150,7 +150,7 @@ def passkey_register(
             expected_origin=list(settings.AUTHSVC_WEBAUTHN_ORIGINS),
             require_user_verification=True,
         )
-    except (WebAuthnException, KeyError, TypeError, ValueError) as exc:
+    except (WebAuthnException, AttributeError, KeyError, TypeError, ValueError) as exc:
         events.record(
             "passkey_register_failed", user_id=str(user_id), sid=session_id, client=client,
             reason=type(exc).__name__,
