@@ -11,6 +11,7 @@ from accounts.models import Passkey, PasskeyChallenge
 from audit.models import AuthEvent
 from sessions_store.models import Session
 from tests.accounts.mfa_helpers import enrol
+from tests.authsvc.test_metrics import moved, scrape
 from tests.accounts.webauthn_helpers import (
     SoftAuthenticator,
     b64u,
@@ -725,3 +726,18 @@ def test_a_bent_step_up_answer_is_refused(logged_in, registered, key):
 
 def test_step_up_options_need_a_passkey(logged_in):
     assert_error(logged_in.post_json("/auth/reauth/passkey/options/"), 400, "mfa_not_enabled")
+
+
+def test_passkey_logins_count_in_the_login_metrics(client_factory, registered, key, committed):
+    before = scrape()
+    with committed():
+        assert passkey_login(client_factory(), key).status_code == 200
+    assert passkey_login(client_factory(), key, origin="https://evil.example").status_code == 401
+    assert passkey_login(client_factory(), key, sign_count=1).status_code == 401
+    after = scrape()
+
+    assert moved(before, after, "authsvc_logins_total", outcome="success") == 1
+    assert moved(before, after, "authsvc_logins_total", outcome="invalid_credential") == 2
+    assert (
+        moved(before, after, "authsvc_security_events_total", event="passkey_clone_detected") == 1
+    )
