@@ -11,7 +11,6 @@ from accounts.models import Passkey, PasskeyChallenge
 from audit.models import AuthEvent
 from sessions_store.models import Session
 from tests.accounts.mfa_helpers import enrol
-from tests.authsvc.test_metrics import moved, scrape
 from tests.accounts.webauthn_helpers import (
     SoftAuthenticator,
     b64u,
@@ -19,6 +18,7 @@ from tests.accounts.webauthn_helpers import (
     passkey_login,
     register_passkey,
 )
+from tests.authsvc.test_metrics import moved, scrape
 from tests.tokens.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
