@@ -2,8 +2,11 @@
 (tests/accounts/webauthn_helpers.py): registration, discoverable login, the second factor
 after a password, list / rename / delete, and what py_webauthn and the service refuse."""
 
+from io import StringIO
+
 import jwt
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from accounts.bans import user_ban
@@ -741,3 +744,14 @@ def test_passkey_logins_count_in_the_login_metrics(client_factory, registered, k
     assert (
         moved(before, after, "authsvc_security_events_total", event="passkey_clone_detected") == 1
     )
+
+
+def test_purge_expired_removes_only_the_unanswered_expired_challenges(api, clock):
+    api.post_json("/auth/passkeys/login/options/")
+    clock.advance(seconds=301)
+    api.post_json("/auth/passkeys/login/options/")
+
+    call_command("purge_expired", stdout=StringIO())
+
+    assert PasskeyChallenge.objects.count() == 1
+    assert PasskeyChallenge.objects.get().expires_at > clock.now()
