@@ -4,26 +4,20 @@ delete. The API views, the pages and the admin call these; py_webauthn checks ea
 against the relying party (AUTHSVC_WEBAUTHN_RP_ID, AUTHSVC_WEBAUTHN_ORIGINS).
 """
 
-import json
 import unicodedata
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import base64url_to_bytes
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
     CredentialDeviceType,
-    PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
@@ -35,11 +29,19 @@ from accounts.exceptions import (
     EmailNotVerified,
     InvalidCredential,
     InvalidRequest,
-    MfaNotEnabled,
     PasskeyNotFound,
 )
 from accounts.mfa import challenge as mfa_challenges
 from accounts.models import User
+from accounts.passkeys.ceremony import (
+    Checked,
+    assertion_check,
+    assertion_refused,
+    credential_shape,
+    descriptor,
+    options_json,
+    user_request_options,
+)
 from accounts.passkeys.challenge import CHALLENGE_TTL_SECONDS, challenge_consume, challenge_issue
 from accounts.passkeys.models import Passkey, PasskeyChallenge
 from audit import events
@@ -57,31 +59,10 @@ NAME_MAX_LENGTH = 64
 # Bounds the exclude list of the registration options and the admin's inline.
 MAX_PASSKEYS_PER_USER = 20
 _KNOWN_TRANSPORTS = frozenset(transport.value for transport in AuthenticatorTransport)
-# The credential documents browsers send are a few kilobytes; a bound before any parsing.
-_CREDENTIAL_MAX_CHARS = 16_384
 
 
 def user_has_passkey(user_id) -> bool:
     return Passkey.objects.filter(user_id=user_id).exists()
-
-
-def _options_json(options) -> dict:
-    # py_webauthn's own JSON form: binary fields as base64url, camelCase names, what
-    # PublicKeyCredential.parseCreationOptionsFromJSON() and friends take.
-    return json.loads(options_to_json(options))
-
-
-def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
-    return PublicKeyCredentialDescriptor(
-        id=bytes(passkey.credential_id),
-        transports=[AuthenticatorTransport(t) for t in passkey.transports],
-    )
-
-
-def _credential_shape(credential, error: type[InvalidCredential]) -> dict:
-    if not isinstance(credential, dict) or len(json.dumps(credential)) > _CREDENTIAL_MAX_CHARS:
-        raise error()
-    return credential
 
 
 def name_clean(name: str) -> str:
@@ -123,9 +104,9 @@ def passkey_registration_options(*, user_id, session_id: str) -> dict:
             resident_key=ResidentKeyRequirement.PREFERRED,
             user_verification=UserVerificationRequirement.REQUIRED,
         ),
-        exclude_credentials=[_descriptor(passkey) for passkey in existing],
+        exclude_credentials=[descriptor(passkey) for passkey in existing],
     )
-    return _options_json(options)
+    return options_json(options)
 
 
 def passkey_register(
@@ -133,7 +114,7 @@ def passkey_register(
 ) -> Passkey:
     """Verify the authenticator's answer to this session's registration options and keep
     the credential; CredentialRejected otherwise (the challenge is spent either way)."""
-    credential = _credential_shape(credential, CredentialRejected)
+    credential = credential_shape(credential, CredentialRejected)
     name = name_clean(name) if name is not None else None
     challenge = challenge_consume(
         credential,
@@ -198,91 +179,6 @@ def passkey_register(
 # Sign-in -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Checked:
-    passkey: Passkey | None
-    failure: str | None  # None: verified, counter moved on
-    stored_count: int = 0
-    presented_count: int = 0
-
-
-def _credential_id(credential: dict) -> bytes:
-    raw_id = credential.get("rawId") or credential.get("id")
-    if not isinstance(raw_id, str) or len(raw_id) > 1400:
-        raise ValueError("rawId")
-    return base64url_to_bytes(raw_id)
-
-
-def _assertion_check(
-    credential: dict, *, challenge: bytes, require_uv: bool, user_id=None
-) -> _Checked:
-    """Verify an assertion against the stored credential and move its counter on, under
-    the credential's row lock so two uses of a cloned key cannot both pass."""
-    try:
-        credential_id = _credential_id(credential)
-    except (TypeError, ValueError):
-        return _Checked(None, "malformed")
-    with transaction.atomic():
-        passkey = (
-            Passkey.objects.select_for_update()
-            .select_related("user")
-            .filter(credential_id=credential_id)
-            .first()
-        )
-        if passkey is None or (user_id is not None and str(passkey.user_id) != str(user_id)):
-            return _Checked(None, "unknown_credential")
-        try:
-            handle = (credential.get("response") or {}).get("userHandle")
-            if handle and base64url_to_bytes(handle) != passkey.user_id.bytes:
-                return _Checked(passkey, "user_handle_mismatch")
-            # The library's own counter check is given 0 so that it verifies everything,
-            # signature included, before the counter is judged below: a forged counter with
-            # a bad signature is a bad signature, not a clone.
-            verified = verify_authentication_response(
-                credential=credential,
-                expected_challenge=challenge,
-                expected_rp_id=settings.AUTHSVC_WEBAUTHN_RP_ID,
-                expected_origin=list(settings.AUTHSVC_WEBAUTHN_ORIGINS),
-                credential_public_key=bytes(passkey.public_key),
-                credential_current_sign_count=0,
-                require_user_verification=require_uv,
-            )
-        except (WebAuthnException, AttributeError, KeyError, TypeError, ValueError):
-            return _Checked(passkey, "verification_failed")
-        stored, presented = passkey.sign_count, verified.new_sign_count
-        # WebAuthn §7.2 step 21: a counter that does not grow, when either is non-zero,
-        # means two authenticators hold the key. Refused, and the counter stays where it was.
-        if (stored or presented) and presented <= stored:
-            return _Checked(passkey, "counter_regressed", stored, presented)
-        passkey.sign_count = presented
-        passkey.backed_up = verified.credential_backed_up
-        passkey.last_used_at = clock.now()
-        passkey.save(update_fields=["sign_count", "backed_up", "last_used_at"])
-    return _Checked(passkey, None)
-
-
-def _assertion_refused(
-    checked: _Checked, *, client: ClientInfo, event: str, user_id=None, sid=None, **details
-) -> None:
-    passkey = checked.passkey
-    user_id = str(passkey.user_id) if passkey else (str(user_id) if user_id else None)
-    passkey_id = str(passkey.pk) if passkey else None
-    if checked.failure == "counter_regressed":
-        events.record(
-            "passkey_clone_detected",
-            user_id=user_id,
-            sid=sid,
-            client=client,
-            passkey_id=passkey_id,
-            stored_sign_count=checked.stored_count,
-            presented_sign_count=checked.presented_count,
-        )
-    events.record(
-        event, user_id=user_id, sid=sid, client=client, passkey_id=passkey_id,
-        reason=checked.failure, **details,
-    )  # fmt: skip
-
-
 def passkey_login_options() -> dict:
     """Request options for a discoverable credential: no allowCredentials (the browser
     offers the passkeys it holds for the RP id), user verification required."""
@@ -294,21 +190,21 @@ def passkey_login_options() -> dict:
         allow_credentials=[],
         user_verification=UserVerificationRequirement.REQUIRED,
     )
-    return _options_json(options)
+    return options_json(options)
 
 
 def passkey_login(*, credential, client: ClientInfo) -> IssuedTokens:
     """A session for a verified assertion, with `amr` ["hwk" or "swk", "mfa"];
     InvalidCredential, or AccountDisabled / EmailNotVerified only after a valid one."""
-    credential = _credential_shape(credential, InvalidCredential)
+    credential = credential_shape(credential, InvalidCredential)
     try:
         challenge = challenge_consume(credential, purpose=PasskeyChallenge.LOGIN)
     except InvalidCredential:
         events.record("passkey_login_failed", client=client, reason="challenge")
         raise
-    checked = _assertion_check(credential, challenge=challenge, require_uv=True)
+    checked = assertion_check(credential, challenge=challenge, require_uv=True)
     if checked.failure:
-        _assertion_refused(checked, client=client, event="passkey_login_failed")
+        assertion_refused(checked, client=client, event="passkey_login_failed")
         raise InvalidCredential()
     passkey = checked.passkey
     user = passkey.user
@@ -340,7 +236,7 @@ def mfa_passkey_options(*, token: str | None) -> dict:
     verification preferred (the password was the first factor; a security key without a
     PIN is still the second). MfaChallengeExpired, or MfaNotEnabled without a passkey."""
     login = mfa_challenges.challenge_load(token)
-    return _user_request_options(user_id=login.user_id, purpose=PasskeyChallenge.MFA)
+    return user_request_options(user_id=login.user_id, purpose=PasskeyChallenge.MFA)
 
 
 def mfa_passkey_complete(*, token: str | None, credential, client: ClientInfo) -> IssuedTokens:
@@ -348,21 +244,19 @@ def mfa_passkey_complete(*, token: str | None, credential, client: ClientInfo) -
     the first factor's plus "hwk"/"swk" and "mfa". A wrong answer counts against the login
     challenge like a wrong code."""
     login = mfa_challenges.challenge_load(token)
-    credential = _credential_shape(credential, InvalidCredential)
+    credential = credential_shape(credential, InvalidCredential)
     try:
         challenge = challenge_consume(
             credential, purpose=PasskeyChallenge.MFA, user_id=login.user_id
         )
-        checked = _assertion_check(
+        checked = assertion_check(
             credential, challenge=challenge, require_uv=False, user_id=login.user_id
         )
     except InvalidCredential:
-        checked = _Checked(None, "challenge")
+        checked = Checked(None, "challenge")
     if checked.failure:
         mfa_challenges.challenge_fail(login)
-        _assertion_refused(
-            checked, client=client, event="mfa_passkey_failed", user_id=login.user_id
-        )
+        assertion_refused(checked, client=client, event="mfa_passkey_failed", user_id=login.user_id)
         raise InvalidCredential()
     passkey = checked.passkey
     user = passkey.user
@@ -390,25 +284,10 @@ def mfa_passkey_complete(*, token: str | None, credential, client: ClientInfo) -
 # Step-up -----------------------------------------------------------------------------------
 
 
-def _user_request_options(*, user_id, purpose: str, session_id: str = "") -> dict:
-    passkeys = list(Passkey.objects.filter(user_id=user_id))
-    if not passkeys:
-        raise MfaNotEnabled("This account has no passkey.")
-    challenge = challenge_issue(purpose=purpose, user_id=user_id, session_id=session_id)
-    options = generate_authentication_options(
-        rp_id=settings.AUTHSVC_WEBAUTHN_RP_ID,
-        challenge=challenge,
-        timeout=CHALLENGE_TTL_SECONDS * 1000,
-        allow_credentials=[_descriptor(passkey) for passkey in passkeys],
-        user_verification=UserVerificationRequirement.PREFERRED,
-    )
-    return _options_json(options)
-
-
 def passkey_reauth_options(*, user_id, session_id: str) -> dict:
     """Request options for a signed-in session to prove its passkey again (step-up); the
     challenge is bound to the session. MfaNotEnabled without a passkey."""
-    return _user_request_options(
+    return user_request_options(
         user_id=user_id, purpose=PasskeyChallenge.REAUTH, session_id=session_id
     )
 
@@ -416,18 +295,18 @@ def passkey_reauth_options(*, user_id, session_id: str) -> dict:
 def passkey_reauth(*, user_id, session_id: str, credential, client: ClientInfo) -> int:
     """The session proves one of its user's passkeys again; returns the new `auth_time`.
     InvalidCredential otherwise (the challenge is spent either way)."""
-    credential = _credential_shape(credential, InvalidCredential)
+    credential = credential_shape(credential, InvalidCredential)
     try:
         challenge = challenge_consume(
             credential, purpose=PasskeyChallenge.REAUTH, user_id=user_id, session_id=session_id
         )
-        checked = _assertion_check(
+        checked = assertion_check(
             credential, challenge=challenge, require_uv=False, user_id=user_id
         )
     except InvalidCredential:
-        checked = _Checked(None, "challenge")
+        checked = Checked(None, "challenge")
     if checked.failure:
-        _assertion_refused(
+        assertion_refused(
             checked, client=client, event="reauth_failed", user_id=user_id, sid=session_id
         )
         raise InvalidCredential()
