@@ -92,4 +92,25 @@ class LoginCodesDisabled(ServiceError):
     """Sign-in codes by email are turned off (AUTHSVC_LOGIN_CODES_ENABLED)."""
 
     code = "not_configured"
+
+
+class InvalidCredential(ServiceError):
+    """A passkey's answer that does not verify: unknown credential, wrong origin or RP id,
+    a challenge not issued or already used, no user verification, a bad signature, or a
+    signature counter that went backwards (a cloned authenticator)."""
+
+    code = "invalid_credential"
+    kind = "unauthenticated"
+
+
+class CredentialRejected(InvalidCredential):
+    """The same, for a credential offered to be registered (a 400, not a 401)."""
+
+    kind = "invalid"
+
+
+class PasskeyNotFound(ServiceError):
+    """No passkey with this id belongs to the user (another user's included)."""
+
+    code = "not_found"
     kind = "not_found"

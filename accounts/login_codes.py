@@ -43,7 +43,7 @@ from accounts.emails import normalize_email
 from accounts.exceptions import AccountDisabled, InvalidCode, LoginCodesDisabled
 from accounts.mail import LOGIN_CODE_MAIL, mail_language, templated_mail
 from accounts.mfa.challenge import Challenge
-from accounts.mfa.services import mfa_enabled, mfa_login_start
+from accounts.mfa.services import mfa_login_start, second_factor_required
 from accounts.models import LoginCode, User
 from audit import events
 from authsvc import clock
@@ -254,7 +254,7 @@ def _log_in(*, user_id: str, client: ClientInfo) -> IssuedTokens | Challenge:
         user.email_verified = True
         user.save(update_fields=["email_verified"])
         user_snapshots_refresh(user=user)
-    if mfa_enabled(user):
+    if second_factor_required(user):
         challenge = mfa_login_start(user=user, amr=[LOGIN_CODE_AMR])
         events.record("login_mfa_required", user_id=user_id, client=client, method=METHOD)
         return challenge

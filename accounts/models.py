@@ -157,3 +157,7 @@ class LoginCode(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in code of {self.user_id}"
+
+
+# The passkey models live with their flows; imported here so Django finds them.
+from accounts.passkeys.models import Passkey, PasskeyChallenge  # noqa: E402, F401

@@ -2,15 +2,17 @@
 recently, not merely a live one.
 
 Each session keeps `auth_time`, when it last proved a factor: its login (password, Google,
-and the 2FA step), or `POST /auth/reauth/`. A refresh never moves it. Adding or removing a
-second factor, linking or unlinking Google and changing the email check it
-(`recent_auth_require`, through `accounts.permissions.RecentAuthentication`), so a stolen
-session, or a cookie left in a shared browser, cannot turn itself into the account.
+a passkey, and the 2FA step), or `POST /auth/reauth/` (`/auth/reauth/passkey/`). A
+refresh never moves it. Adding or removing a second factor, linking or unlinking Google and
+changing the email check it (`recent_auth_require`, through
+`accounts.permissions.RecentAuthentication`), so a stolen session, or a cookie left in a
+shared browser, cannot turn itself into the account.
 """
 
 from accounts.exceptions import InvalidCode, InvalidRequest, MfaNotEnabled, ReauthRequired
 from accounts.mfa.services import mfa_code_verify, mfa_enabled
 from accounts.models import User
+from accounts.passkeys.services import user_has_passkey
 from accounts.services import password_verify
 from audit import events
 from authsvc import clock
@@ -60,8 +62,10 @@ def session_reauth(
     throttle): the password alone is the factor a phished or reused password gives away,
     and with it a stolen session could change the email of an account its owner protected
     with 2FA. Without 2FA it is the password, through the login's own check and lockout.
-    An account with neither (Google only, no 2FA) cannot reauth here: a new Google login
-    gives it a fresh session.
+    An account whose second factor is a passkey (no app) proves the passkey
+    (`accounts.passkeys.services.passkey_reauth`), for the same reason: its password is
+    refused here. An account with neither (Google only, no 2FA) cannot reauth here: a new
+    Google login gives it a fresh session.
     """
     user = User.objects.get(pk=user_id)
     if mfa_enabled(user):
@@ -83,6 +87,11 @@ def session_reauth(
             raise
     elif code is not None:
         raise MfaNotEnabled("This account has no two-factor authentication: use the password.")
+    elif user_has_passkey(user.pk):
+        raise InvalidRequest(
+            "This account has a passkey: confirm with it (POST /auth/reauth/passkey/).",
+            fields={"password": ["Confirm with your passkey instead."]},
+        )
     else:
         password_verify(
             user=user,

@@ -58,7 +58,9 @@ class MfaRequiredSerializer(serializers.Serializer):
     """A right password for an account with 2FA: `POST /auth/2fa/verify/` comes next."""
 
     mfa_required = serializers.BooleanField()
-    methods = serializers.ListField(child=serializers.ChoiceField(choices=["totp", "backup_code"]))
+    methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=["totp", "backup_code", "passkey"])
+    )
 
 
 class PasswordChangeSerializer(serializers.Serializer):

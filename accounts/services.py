@@ -9,6 +9,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from accounts import lockout
@@ -23,8 +24,8 @@ from accounts.exceptions import (
 )
 from accounts.mfa.challenge import Challenge
 from accounts.mfa.devices import has_totp_annotation
-from accounts.mfa.services import mfa_enabled, mfa_login_start
-from accounts.models import User
+from accounts.mfa.services import mfa_login_start, second_factor_required
+from accounts.models import Passkey, User
 from accounts.roles import role_default_grant
 from accounts.verification import email_verification_send
 from audit import events
@@ -109,7 +110,14 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     """The user whose password this is, or InvalidCredentials / AccountDisabled, or
     RateLimited while the address is locked out (accounts/lockout.py)."""
     email = normalize_email(email)
-    user = User.objects.filter(email=email).annotate(has_totp=has_totp_annotation()).first()
+    user = (
+        User.objects.filter(email=email)
+        .annotate(
+            has_totp=has_totp_annotation(),
+            has_passkey=Exists(Passkey.objects.filter(user=OuterRef("pk"))),
+        )
+        .first()
+    )
     password_verify(user=user, email=email, password=password, client=client)
     if not user_may_log_in(user):
         # Only after the right password: a wrong one must not reveal that the account exists.
@@ -170,10 +178,11 @@ def _password_failed(
 
 
 def user_login(*, email: str, password: str, client: ClientInfo) -> IssuedTokens | Challenge:
-    """Tokens for a correct password, or, when the account has 2FA, the challenge that
-    `accounts.mfa.services.mfa_login_complete` turns into tokens with a code."""
+    """Tokens for a correct password, or, when the account has 2FA (a TOTP app or a passkey),
+    the challenge that `accounts.mfa.services.mfa_login_complete` (a code) or
+    `accounts.passkeys.services.mfa_passkey_complete` turns into tokens."""
     user = user_authenticate(email=email, password=password, client=client)
-    if mfa_enabled(user):
+    if second_factor_required(user):
         challenge = mfa_login_start(user=user, amr=["pwd"])
         events.record("login_mfa_required", user_id=str(user.pk), client=client)
         return challenge

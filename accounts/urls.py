@@ -2,7 +2,12 @@ from django.urls import path
 
 from accounts import views
 from accounts.mfa import views as mfa_views
+from accounts.passkeys import views as passkey_views
 from accounts.social import views as social_views
+from authsvc.routers import Router
+
+router = Router()
+router.register("passkeys", passkey_views.PasskeyViewSet, basename="passkey")
 
 urlpatterns = [
     path("csrf/", views.CsrfView.as_view(), name="csrf"),
@@ -35,4 +40,31 @@ urlpatterns = [
     path("google/callback/", social_views.google_callback, name="google-callback"),
     path("google/link/", social_views.GoogleLinkView.as_view(), name="google-link"),
     path("2fa/backup-codes/", mfa_views.BackupCodesView.as_view(), name="mfa-backup-codes"),
+    path(
+        "passkeys/register/options/",
+        passkey_views.PasskeyRegisterOptionsView.as_view(),
+        name="passkey-register-options",
+    ),
+    path(
+        "passkeys/register/", passkey_views.PasskeyRegisterView.as_view(), name="passkey-register"
+    ),
+    path(
+        "passkeys/login/options/",
+        passkey_views.PasskeyLoginOptionsView.as_view(),
+        name="passkey-login-options",
+    ),
+    path("passkeys/login/", passkey_views.PasskeyLoginView.as_view(), name="passkey-login"),
+    path(
+        "reauth/passkey/options/",
+        passkey_views.PasskeyReauthOptionsView.as_view(),
+        name="reauth-passkey-options",
+    ),
+    path("reauth/passkey/", passkey_views.PasskeyReauthView.as_view(), name="reauth-passkey"),
+    path(
+        "2fa/passkey/options/",
+        passkey_views.MfaPasskeyOptionsView.as_view(),
+        name="mfa-passkey-options",
+    ),
+    path("2fa/passkey/", passkey_views.MfaPasskeyView.as_view(), name="mfa-passkey"),
+    *router.urls,
 ]

@@ -1,5 +1,6 @@
 """System checks that refuse unsafe configuration at start-up (`manage.py check`)."""
 
+import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -276,3 +277,122 @@ def check_metrics_allowed_ips(app_configs, **kwargs):
             id="authsvc.W005",
         )
     ]
+
+
+# Public suffixes under which anyone may register a domain: an RP id equal to one would let
+# every site beneath it use the passkeys. A short built-in list of the common ones, not the
+# whole Public Suffix List (no download, no extra dependency); browsers apply the full list
+# themselves and refuse such an id anyway, so this check is there to fail early and clearly.
+PUBLIC_SUFFIXES = frozenset(
+    {
+        "com", "net", "org", "edu", "gov", "int", "mil", "io", "co", "app", "dev", "info",
+        "biz", "me", "eu", "fr", "de", "uk", "co.uk", "org.uk", "ac.uk", "gov.uk", "it",
+        "es", "nl", "be", "ch", "at", "se", "no", "dk", "fi", "pl", "pt", "ie", "us", "ca",
+        "au", "com.au", "net.au", "org.au", "nz", "co.nz", "jp", "co.jp", "ne.jp", "cn",
+        "com.cn", "in", "co.in", "br", "com.br", "ru", "ua", "za", "co.za", "mx", "com.mx",
+        "ar", "com.ar", "tr", "com.tr", "kr", "co.kr", "tw", "com.tw", "hk", "com.hk", "sg",
+        "com.sg", "xyz", "online", "site", "cloud", "tech", "ai", "tv", "cc", "ly", "gg",
+        "github.io", "gitlab.io", "herokuapp.com", "netlify.app", "vercel.app", "pages.dev",
+        "workers.dev", "web.app", "firebaseapp.com", "appspot.com", "azurewebsites.net",
+        "cloudfront.net", "amazonaws.com", "blogspot.com", "fly.dev", "onrender.com",
+        "localhost.localdomain", "local",
+    }
+)  # fmt: skip
+_RP_ID_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _rp_id_malformed(rp_id: str) -> bool:
+    labels = rp_id.split(".")
+    if not rp_id or len(rp_id) > 253 or not all(_RP_ID_LABEL.match(label) for label in labels):
+        return True
+    # WebAuthn takes a domain, never an IP address.
+    return all(label.isdigit() for label in labels)
+
+
+def _is_loopback_host(host: str) -> bool:
+    # A secure context over plain HTTP (the browser's own exception); what `make run` uses.
+    return host == "localhost" or host.endswith(".localhost")
+
+
+@register(Tags.security)
+def check_webauthn(app_configs, **kwargs):
+    """Passkeys: AUTHSVC_WEBAUTHN_RP_ID must be a domain that is the host, or a parent
+    domain of the host, of every origin in AUTHSVC_WEBAUTHN_ORIGINS, and not a public
+    suffix; each origin must be an exact origin, HTTPS outside debug (localhost aside).
+
+    Errors once either variable is set. While both are left to their defaults (derived from
+    AUTHSVC_FRONTEND_URL and AUTHSVC_CORS_ALLOWED_ORIGINS), the same findings are warnings:
+    a deployment that does not use passkeys keeps starting, and the browser's own RP id
+    check still refuses every ceremony the values do not fit.
+    """
+    errors = []
+
+    def problem(msg, *, hint, id):
+        if settings.AUTHSVC_WEBAUTHN_CONFIGURED:
+            return Error(msg, hint=hint, id=id)
+        return Warning(
+            msg + " (derived from AUTHSVC_FRONTEND_URL / AUTHSVC_CORS_ALLOWED_ORIGINS)",
+            hint=hint + " Set AUTHSVC_WEBAUTHN_RP_ID and AUTHSVC_WEBAUTHN_ORIGINS.",
+            id=id.replace(".E", ".W"),
+        )
+
+    rp_id = settings.AUTHSVC_WEBAUTHN_RP_ID or ""
+    origins = settings.AUTHSVC_WEBAUTHN_ORIGINS
+    if _rp_id_malformed(rp_id):
+        errors.append(
+            problem(
+                f"AUTHSVC_WEBAUTHN_RP_ID={rp_id!r} is not a lower-case domain name.",
+                hint="Write the bare domain, e.g. example.com: no scheme, port, path or IP.",
+                id="authsvc.E080",
+            )
+        )
+    elif rp_id in PUBLIC_SUFFIXES:
+        errors.append(
+            problem(
+                f"AUTHSVC_WEBAUTHN_RP_ID={rp_id!r} is a public suffix.",
+                hint="Use your own registrable domain (example.com) or a host under it; "
+                "browsers refuse a public suffix, and it would not be yours alone.",
+                id="authsvc.E081",
+            )
+        )
+    if not origins:
+        errors.append(
+            problem(
+                "AUTHSVC_WEBAUTHN_ORIGINS is empty.",
+                hint="Name the origins of the pages that offer passkeys.",
+                id="authsvc.E082",
+            )
+        )
+    for origin in origins:
+        shape = _origin_problem(origin)
+        host = urlsplit(origin).hostname or ""
+        if shape in ("wildcard", "malformed"):
+            errors.append(
+                problem(
+                    f"AUTHSVC_WEBAUTHN_ORIGINS holds {origin!r}, which is not an origin.",
+                    hint="Write scheme://host[:port], e.g. https://app.example.com.",
+                    id="authsvc.E083",
+                )
+            )
+            continue
+        if shape == "http" and not _is_loopback_host(host):
+            errors.append(
+                problem(
+                    f"AUTHSVC_WEBAUTHN_ORIGINS holds {origin!r}, a plain-HTTP origin, "
+                    "outside debug.",
+                    hint="Browsers offer passkeys only to secure contexts, and a page served "
+                    "over HTTP could be altered on the way; use its https:// origin.",
+                    id="authsvc.E084",
+                )
+            )
+        if rp_id and host != rp_id and not host.endswith("." + rp_id):
+            errors.append(
+                problem(
+                    f"AUTHSVC_WEBAUTHN_RP_ID={rp_id!r} is not {host!r} nor a parent domain "
+                    f"of it (origin {origin!r}).",
+                    hint="The browser would refuse every ceremony from that origin. Set the "
+                    "RP id to the common registrable domain of all the origins.",
+                    id="authsvc.E085",
+                )
+            )
+    return errors

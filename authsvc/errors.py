@@ -41,6 +41,7 @@ ERROR_CODES: dict[str, str] = {
     "not_ready": "A dependency of the service is unavailable.",
     "email_not_verified": "Verify your email address before logging in.",
     "invalid_code": "The code is invalid or has already been used.",
+    "invalid_credential": "The passkey could not be verified.",
     "mfa_challenge_expired": "The two-factor step expired or was already completed; log in again.",
     "mfa_already_enabled": "Two-factor authentication is already enabled.",
     "mfa_not_enabled": "Two-factor authentication is not enabled.",

@@ -147,6 +147,8 @@ _LOGIN_OUTCOMES = {
     "login_code_failed": "invalid_code",
     "login_throttled": "locked",
     "login_mfa_required": "mfa_required",
+    "passkey_login_succeeded": "success",
+    "passkey_login_failed": "invalid_credential",
 }
 _REFUSAL_OUTCOMES = {"disabled": "disabled", "unverified": "email_not_verified"}
 _ADMIN_LOGIN_OUTCOMES = {

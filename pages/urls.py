@@ -35,6 +35,16 @@ urlpatterns = [
     path("account/2fa/confirm/", account.totp_confirm, name="account-2fa-confirm"),
     path("account/2fa/backup-codes/", account.backup_codes, name="account-backup-codes"),
     path("account/2fa/disable/", account.mfa_disable, name="account-2fa-disable"),
+    path(
+        "account/passkeys/<uuid:passkey_id>/rename/",
+        account.passkey_rename,
+        name="account-passkey-rename",
+    ),
+    path(
+        "account/passkeys/<uuid:passkey_id>/delete/",
+        account.passkey_delete,
+        name="account-passkey-delete",
+    ),
     path("account/google/link/", account.google_link, name="account-google-link"),
     path("account/google/unlink/", account.google_unlink, name="account-google-unlink"),
     path("account/reauth/", account.reauth, name="account-reauth"),

@@ -2,6 +2,7 @@
 
 - `users`: the user page (roles, sessions, 2FA devices, linked accounts, recent events)
   and its list, with `filters` and the bulk `actions` (ban, unban, end sessions, reset 2FA)
+- `passkeys`: the user page's passkeys (read-only, deletable through the service)
 - `forms`: the ban form and the password forms (`password_set_by_operator`)
 - `otp`: django-otp's device admins, which show TOTP secrets, unregistered
 

@@ -1,5 +1,5 @@
 """The user page and list: profile, access, bans (read-only here, changed by the ban
-actions), live sessions, 2FA devices, linked Google accounts and recent events.
+actions), live sessions, 2FA devices, passkeys, linked Google accounts and recent events.
 
 Saves, deletes and role changes go through accounts services, so each ends or re-caches
 the user's sessions at once.
@@ -16,7 +16,8 @@ from social_django.models import UserSocialAuth
 from accounts.admin.actions import ban_users, reset_two_factor, revoke_all_sessions, unban_users
 from accounts.admin.filters import BannedFilter, TwoFactorFilter
 from accounts.admin.forms import OperatorPasswordForm, acting_operator
-from accounts.models import User
+from accounts.admin.passkeys import PasskeyInline, passkey_formset_save
+from accounts.models import Passkey, User
 from accounts.roles import user_roles, user_roles_changed
 from accounts.selectors import users_for_operators
 from accounts.services import user_delete, user_save_by_operator
@@ -45,6 +46,7 @@ class UserAdmin(ReplicaChangelistMixin, DjangoUserAdmin):
     list_filter = (BannedFilter, "is_staff", TwoFactorFilter, "email_verified", "groups")
     search_fields = ("email", "name")
     actions = (ban_users, unban_users, revoke_all_sessions, reset_two_factor)
+    inlines = (PasskeyInline,)
     # Bans and is_active change only through the ban actions, which also end sessions.
     readonly_fields = (
         "id",
@@ -219,6 +221,19 @@ class UserAdmin(ReplicaChangelistMixin, DjangoUserAdmin):
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
             link,
         )
+
+    def get_inlines(self, request, obj):
+        # Only for a user who has passkeys: nothing to show otherwise, and the user form
+        # then posts as it always did.
+        if obj is None or not Passkey.objects.filter(user=obj).exists():
+            return ()
+        return self.inlines
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Passkey:
+            passkey_formset_save(request, formset)
+            return
+        super().save_formset(request, form, formset, change)
 
     def save_related(self, request, form, formsets, change):
         before = user_roles(form.instance) if change else []

@@ -32,7 +32,7 @@ from accounts.mfa.codes import (
 )
 from accounts.mfa.devices import user_has_totp
 from accounts.mfa.qr import qr_svg
-from accounts.models import User
+from accounts.models import Passkey, User
 from audit import events
 from authsvc import metrics
 from authsvc.http import ClientInfo
@@ -43,6 +43,8 @@ from tokens.services import IssuedTokens, session_start
 Started = TypeVar("Started")
 
 MFA_METHODS = (TOTP_METHOD, BACKUP_CODE_METHOD)
+# The second step done with a passkey (accounts/passkeys/services.py).
+PASSKEY_METHOD = "passkey"
 # RFC 8176's value for a one-time password, added to the first factor's in the token.
 OTP_AMR = "otp"
 _DEVICE_NAME = "Authenticator app"
@@ -58,6 +60,29 @@ class TotpEnrolment:
 
 def mfa_enabled(user: User) -> bool:
     return user_has_totp(user)
+
+
+def _has_passkey(user: User) -> bool:
+    # A login's user lookup annotates `has_passkey` (accounts.services.user_authenticate).
+    known = getattr(user, "has_passkey", None)
+    if known is not None:
+        return bool(known)
+    return Passkey.objects.filter(user_id=user.pk).exists()
+
+
+def second_factor_required(user: User) -> bool:
+    """Whether a login by password (or Google) must go on to a second step: the account
+    has a TOTP app, or a passkey (accounts/passkeys/)."""
+    return mfa_enabled(user) or _has_passkey(user)
+
+
+def mfa_methods(*, user_id) -> list[str]:
+    """What can finish the account's challenged login, for the `methods` of the answer:
+    "totp" and "backup_code" with an app, "passkey" with a passkey."""
+    methods = list(MFA_METHODS) if user_has_totp(User(pk=user_id)) else []
+    if Passkey.objects.filter(user_id=user_id).exists():
+        methods.append(PASSKEY_METHOD)
+    return methods
 
 
 def _locked_devices(user_id, *, confirmed: bool) -> tuple[TOTPDevice | None, StaticDevice | None]:

@@ -6,7 +6,7 @@ from social_django.models import UserSocialAuth
 from accounts.bans import user_may_log_in
 from accounts.exceptions import AccountDisabled, EmailTaken
 from accounts.mfa.challenge import Challenge
-from accounts.mfa.services import mfa_enabled, mfa_login_start
+from accounts.mfa.services import mfa_login_start, second_factor_required
 from accounts.models import User
 from accounts.services import email_clean, user_create
 from accounts.social.exceptions import (
@@ -145,7 +145,7 @@ def google_login_finish(*, user: User, client: ClientInfo) -> IssuedTokens | Cha
     if not user_may_log_in(user):
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
         raise AccountDisabled()
-    if mfa_enabled(user):
+    if second_factor_required(user):
         events.record("login_mfa_required", user_id=str(user.pk), client=client, method="google")
         return mfa_login_start(user=user, amr=[GOOGLE_AMR])
     issued = session_start(user=user, client=client, amr=[GOOGLE_AMR])

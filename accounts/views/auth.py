@@ -17,7 +17,7 @@ from accounts import services
 from accounts.exceptions import InvalidCredentials
 from accounts.mfa.challenge import Challenge
 from accounts.mfa.cookies import set_challenge_cookie
-from accounts.mfa.services import MFA_METHODS
+from accounts.mfa.services import mfa_methods
 from accounts.serializers import (
     LoginSerializer,
     MfaRequiredSerializer,
@@ -149,9 +149,10 @@ class LoginView(PublicAPIView):
     def post(self, request):
         """Starts a session and sets both auth cookies. An unknown email and a wrong
         password get the same answer, in the same time. When the account has 2FA, a right
-        password answers `{"mfa_required": true, "methods": ["totp", "backup_code"]}`
-        instead, sets no token cookies but the `mfa_challenge` cookie, and
-        `POST /auth/2fa/verify/` finishes the login."""
+        password answers `{"mfa_required": true, "methods": [...]}` instead (`"totp"` and
+        `"backup_code"` with an authenticator app, `"passkey"` with a passkey), sets no token
+        cookies but the `mfa_challenge` cookie, and `POST /auth/2fa/verify/` (a code) or
+        `POST /auth/2fa/passkey/` finishes the login."""
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         client = client_info(request)
@@ -165,8 +166,9 @@ class LoginView(PublicAPIView):
 def login_response(outcome: IssuedTokens | Challenge) -> Response:
     """A first factor's answer (password, email code): signed in, or the 2FA step."""
     if isinstance(outcome, Challenge):
-        # No token cookies yet: the challenge cookie and a code earn them at /auth/2fa/verify/.
-        response = Response({"mfa_required": True, "methods": list(MFA_METHODS)})
+        # No token cookies yet: the challenge cookie and a code earn them at /auth/2fa/verify/
+        # (a code) or /auth/2fa/passkey/.
+        response = Response({"mfa_required": True, "methods": mfa_methods(user_id=outcome.user_id)})
         set_challenge_cookie(response, outcome.token)
         return response
     response = Response({"id": outcome.user_id})

@@ -69,7 +69,15 @@ TAGS = [
     {
         "name": "2fa",
         "description": (
-            "Two-factor authentication with an authenticator app (TOTP) and backup codes."
+            "Two-factor authentication with an authenticator app (TOTP) and backup codes, "
+            "or a passkey after the password."
+        ),
+    },
+    {
+        "name": "passkeys",
+        "description": (
+            "Passkeys (WebAuthn): register, sign in with one (two factors in one step), "
+            "list, rename and delete."
         ),
     },
     {

@@ -46,6 +46,11 @@ def env_str(name: str, default: str | None = None) -> str | None:
     return default if value is None else value
 
 
+def env_set(name: str) -> bool:
+    """Whether `name` (or `name`_FILE) is set, for settings whose default is only a guess."""
+    return _environ(name) is not None
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = _environ(name)
     if value is None:

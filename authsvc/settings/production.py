@@ -18,3 +18,4 @@ from .ratelimit import *
 from .security import *
 from .sessions import *
 from .social import *
+from .webauthn import *

@@ -39,6 +39,11 @@ AUTHSVC_RATE_LIMITS = {
     "email_change_user": env_str("AUTHSVC_RATE_EMAIL_CHANGE_USER", "5/h"),
     "email_change_confirm_ip": env_str("AUTHSVC_RATE_EMAIL_CHANGE_CONFIRM_IP", "30/h"),
     "google_callback_ip": env_str("AUTHSVC_RATE_GOOGLE_CALLBACK_IP", "30/m"),
+    # Passkey sign-ins per client IP: the options and the answer each count (so 30/m is
+    # 15 sign-ins a minute); registration and step-up options per user (each stores a
+    # challenge).
+    "passkey_login_ip": env_str("AUTHSVC_RATE_PASSKEY_LOGIN_IP", "30/m"),
+    "passkey_options_user": env_str("AUTHSVC_RATE_PASSKEY_OPTIONS_USER", "20/h"),
     # Client-credentials token requests (POST /auth/token/): every request per client IP,
     # and per client once its secret checked out (so nobody can use up a client's budget).
     "service_token_ip": env_str("AUTHSVC_RATE_SERVICE_TOKEN_IP", "120/m"),

@@ -15,6 +15,7 @@ from accounts import reauth as reauth_service
 from accounts.exceptions import InvalidCode, InvalidCredentials, ReauthRequired
 from accounts.mfa import services as mfa_services
 from accounts.models import User
+from accounts.passkeys import services as passkey_services
 from accounts.social import services as social_services
 from accounts.social import views as social_views
 from authsvc.errors import ServiceError
@@ -57,6 +58,7 @@ def _overview_context(request, **forms) -> dict:
         "account": user,
         "sessions": sessions,
         "mfa_enabled": mfa_services.mfa_enabled(user),
+        "passkeys": list(passkey_services.passkeys_list(user_id=user.pk)),
         "google": google_configured(),
         "google_email": social_services.google_linked_email(user_id=user.pk),
         "profile_form": forms.get("profile_form") or ProfileForm(initial={"name": user.name}),
@@ -195,6 +197,50 @@ def sessions_revoke_all(request):
     response = see_other("/login/")
     clear_auth_cookies(response)
     return response
+
+
+@require_POST
+@signed_in
+def passkey_rename(request, passkey_id):
+    user = request.page_user
+    try:
+        passkey_services.passkey_rename(
+            user_id=user.id,
+            passkey_id=passkey_id,
+            name=request.POST.get("name", "")[: passkey_services.NAME_MAX_LENGTH + 1],
+            client=client_info(request),
+            sid=user.sid,
+        )
+    except ServiceError as exc:
+        messages.error(request, _first_field_error(exc))
+    else:
+        messages.success(request, _("The passkey is renamed."))
+    return see_other("/account/#passkeys")
+
+
+@require_POST
+@signed_in
+def passkey_delete(request, passkey_id):
+    """As DELETE /auth/passkeys/<id>/: the user's own passkey, after a recent proof."""
+    redirect = _stepped_up(request, "/account/#passkeys")
+    if redirect:
+        return redirect
+    user = request.page_user
+    try:
+        passkey = passkey_services.passkey_get(user_id=user.id, passkey_id=passkey_id)
+    except ServiceError as exc:
+        messages.error(request, message_for(exc))
+        return see_other("/account/#passkeys")
+    passkey_services.passkey_delete(passkey=passkey, client=client_info(request), sid=user.sid)
+    messages.success(request, _("The passkey is deleted. Your password still signs you in."))
+    return see_other("/account/#passkeys")
+
+
+def _first_field_error(exc: ServiceError) -> str:
+    for errors in (exc.fields or {}).values():
+        if errors:
+            return str(errors[0])
+    return message_for(exc)
 
 
 def _qr_data_uri(svg: str) -> str:
@@ -356,14 +402,22 @@ def reauth(request):
     user = request.page_user
     account = User.objects.get(pk=user.id)
     has_mfa = mfa_services.mfa_enabled(account)
+    # A passkey proves itself through the page's script (POST /auth/reauth/passkey/); an
+    # account whose second factor it is has no password form here, as in the API.
+    has_passkey = passkey_services.user_has_passkey(account.pk)
     form_class = ReauthCodeForm if has_mfa else ReauthPasswordForm
     next_url = next_from(request)
+    context = {"has_mfa": has_mfa, "has_passkey": has_passkey, "next": next_url}
+    if not has_mfa and has_passkey:
+        # A posted password is refused, as by POST /auth/reauth/.
+        status = 400 if request.method == "POST" else 200
+        return page(request, "pages/reauth.html", {**context, "passkey_only": True}, status=status)
     if not has_mfa and not account.has_usable_password():
         # Google only, no 2FA: nothing to prove here; a new Google login is a fresh session.
         return page(request, "pages/reauth.html", {"google_only": True})
     if request.method == "GET":
         form = form_class(initial={"next": next_url})
-        return page(request, "pages/reauth.html", {"form": form, "has_mfa": has_mfa})
+        return page(request, "pages/reauth.html", {**context, "form": form})
     form = form_class(request.POST)
     status = 400
     if form.is_valid():
@@ -382,4 +436,4 @@ def reauth(request):
             status = form_error(form, exc)
         else:
             return see_other(next_url)
-    return page(request, "pages/reauth.html", {"form": form, "has_mfa": has_mfa}, status=status)
+    return page(request, "pages/reauth.html", {**context, "form": form}, status=status)

@@ -3,6 +3,8 @@
 Each calls the service the API view calls, under the same rate limits, and issues the same
 cookies (`tokens.cookies.set_auth_cookies`): a page login is an API login."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
@@ -88,7 +90,7 @@ def login(request):
 def _first_factor_passed(outcome: IssuedTokens | Challenge, next_url: str):
     """Signed in, or on to the second step when the account has 2FA."""
     if isinstance(outcome, Challenge):
-        response = see_other(with_next("/login/2fa/", next_url))
+        response = see_other(_second_step_url(outcome, next_url))
         set_challenge_cookie(response, outcome.token)
         return response
     return _signed_in_to(outcome, next_url)
@@ -174,13 +176,37 @@ def _confirm_context(form, next_url: str) -> dict:
     return {"form": form, "email": email, "again_url": with_next("/login/code/", next_url)}
 
 
+def _second_step_url(challenge: Challenge, next_url: str) -> str:
+    # The page cannot read the challenge cookie (scoped to /auth/2fa/), so the methods ride
+    # along as a hint for what to show; the API decides what completes the challenge.
+    methods = mfa_services.mfa_methods(user_id=challenge.user_id)
+    query = {"methods": ",".join(methods)}
+    if next_url:
+        query["next"] = next_url
+    return f"/login/2fa/?{urlencode(query)}"
+
+
+def _second_step_context(request, form) -> dict:
+    """What the second step offers: the code form and the passkey, or only what the
+    `methods` hint names (no hint, after a Google login: both)."""
+    hint = request.GET.get("methods") if request.method == "GET" else None
+    methods = set(hint.split(",")) if hint else {mfa_services.TOTP_METHOD, "passkey"}
+    return {
+        "form": form,
+        "next": next_from(request),
+        "offer_code": mfa_services.TOTP_METHOD in methods or request.method == "POST",
+        "offer_passkey": mfa_services.PASSKEY_METHOD in methods,
+    }
+
+
 @require_GET
 def login_2fa(request):
-    """The second step's form. It posts to /auth/2fa/page/: the challenge cookie is the
-    API's own, scoped to /auth/2fa/, so only a path there receives it (a password login on
-    /login/ and a Google login both leave it there)."""
+    """The second step: the code form, which posts to /auth/2fa/page/ (the challenge cookie
+    is the API's own, scoped to /auth/2fa/, so only a path there receives it; a password
+    login on /login/ and a Google login both leave it there), and the passkey button, whose
+    script (`pages/static/pages/passkeys.js`) calls /auth/2fa/passkey/ for the same reason."""
     form = CodeForm(initial={"next": next_from(request)})
-    return page(request, "pages/login_2fa.html", {"form": form})
+    return page(request, "pages/login_2fa.html", _second_step_context(request, form))
 
 
 @require_POST
@@ -211,7 +237,8 @@ def login_2fa_submit(request):
             response = _signed_in_to(issued, next_url)
             clear_challenge_cookie(response)
             return response
-    return page(request, "pages/login_2fa.html", {"form": form}, status=status)
+    context = _second_step_context(request, form)
+    return page(request, "pages/login_2fa.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -31,7 +31,10 @@ def test_the_login_form_is_labelled_and_fillable(browser):
     assert 'autocomplete="current-password"' in field_html(html, "password")
     assert label_for(html, "id_email") and label_for(html, "id_password")
     assert 'name="csrfmiddlewaretoken"' in html
-    assert "<script" not in html
+    # The one script: the same-origin module behind "Sign in with a passkey" (hidden
+    # until it runs); no inline code.
+    assert html.count("<script") == 1
+    assert '<script type="module" src="/static/pages/passkeys.js"></script>' in html
     assert '<a href="/password/reset/">' in html
 
 
@@ -188,7 +191,7 @@ def test_two_factor_login_with_a_code_and_with_a_backup_code(logged_in, user, cl
     browser = PageClient()
     response = browser.sign_in(user.email)
     assert response.status_code == 303
-    assert response["Location"] == "/login/2fa/?next=%2Faccount%2F"
+    assert response["Location"] == "/login/2fa/?methods=totp%2Cbackup_code&next=%2Faccount%2F"
     challenge = response.cookies["mfa_challenge"]
     # The API's own challenge cookie: the form posts where it is sent.
     assert challenge["path"] == "/auth/2fa/" and challenge["samesite"] == "Strict"

@@ -47,6 +47,26 @@ export interface SessionEndDetail {
   reason: string;
 }
 
+/** The part of `navigator.credentials` the passkey methods use. */
+export interface CredentialsContainerLike {
+  create(options: { publicKey: unknown; signal?: AbortSignal }): Promise<unknown>;
+  get(options: { publicKey: unknown; signal?: AbortSignal; mediation?: string }): Promise<unknown>;
+}
+
+/** A passkey in `GET /auth/passkeys/`. */
+export interface Passkey {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface PasskeyCreated {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
 export interface AuthClientOptions {
   /** authsvc's origin, e.g. "https://auth.example.com". Default "": the page's own origin. */
   baseUrl?: string;
@@ -58,6 +78,8 @@ export interface AuthClientOptions {
   storage?: StorageLike | null;
   /** Default: a BroadcastChannel named after baseUrl, when present. null: none. */
   channel?: BroadcastChannelLike | null;
+  /** Default: navigator.credentials (WebAuthn), for the passkey methods. null: none. */
+  credentials?: CredentialsContainerLike | null;
   /** Web Lock name. Default: "authsvc-refresh <baseUrl or page origin>". */
   lockName?: string;
   /** Called (after the `sessionend` event) whenever the session ends. */
@@ -146,6 +168,18 @@ export declare class AuthClient extends EventTarget {
   confirmPasswordReset(input: { uid: string; token: string; newPassword: string }): Promise<DetailBody>;
   verifyEmail(input: { key: string }): Promise<DetailBody>;
   reauth(proof: { password: string } | { code: string }): Promise<{ auth_time: number }>;
+  /** Registers a passkey (needs a recent authentication: AuthError `reauth_required` otherwise). */
+  registerPasskey(input?: { name?: string; signal?: AbortSignal }): Promise<PasskeyCreated>;
+  /** Signs in with a discoverable passkey; the session's `amr` is ["hwk" | "swk", "mfa"]. */
+  loginWithPasskey(input?: { signal?: AbortSignal; mediation?: CredentialMediationRequirement }): Promise<{ status: "ok"; id: string }>;
+  /** The second step of a login with a passkey (`methods` included "passkey"). */
+  verifyMfaPasskey(input?: { signal?: AbortSignal }): Promise<{ status: "ok"; id: string }>;
+  /** Step-up with a passkey (an account whose second factor is a passkey must). */
+  reauthWithPasskey(input?: { signal?: AbortSignal }): Promise<{ auth_time: number }>;
+  listPasskeys(): Promise<Passkey[]>;
+  renamePasskey(id: string, input: { name: string }): Promise<Passkey>;
+  /** Needs a recent authentication. Resolves null (204). */
+  deletePasskey(id: string): Promise<null>;
   /** Stops listening to other tabs. */
   close(): void;
 

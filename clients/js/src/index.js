@@ -41,6 +41,60 @@ async function readJson(response) {
   try { return JSON.parse(text); } catch { return null; }
 }
 
+// WebAuthn: authsvc sends options and takes credentials as JSON with base64url binary
+// fields (WebAuthn Level 3's *JSON forms); navigator.credentials wants and gives buffers.
+function fromBase64url(text) {
+  const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
+
+function toBase64url(buffer) {
+  let binary = "";
+  for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+const withIds = (list) => (list || []).map((c) => ({ ...c, id: fromBase64url(c.id) }));
+
+/** Creation options JSON (from authsvc) as `navigator.credentials.create()` takes them. */
+function creationOptionsFromJSON(json) {
+  return {
+    ...json,
+    challenge: fromBase64url(json.challenge),
+    user: { ...json.user, id: fromBase64url(json.user.id) },
+    excludeCredentials: withIds(json.excludeCredentials),
+  };
+}
+
+/** Request options JSON (from authsvc) as `navigator.credentials.get()` takes them. */
+function requestOptionsFromJSON(json) {
+  return { ...json, challenge: fromBase64url(json.challenge), allowCredentials: withIds(json.allowCredentials) };
+}
+
+/** A PublicKeyCredential as the JSON authsvc takes: its toJSON(), or the same shape by hand. */
+function credentialToJSON(credential) {
+  if (typeof credential.toJSON === "function") return credential.toJSON();
+  const r = credential.response;
+  const response = { clientDataJSON: toBase64url(r.clientDataJSON) };
+  if (r.attestationObject) {
+    response.attestationObject = toBase64url(r.attestationObject);
+    response.transports = typeof r.getTransports === "function" ? r.getTransports() : [];
+  } else {
+    response.authenticatorData = toBase64url(r.authenticatorData);
+    response.signature = toBase64url(r.signature);
+    response.userHandle = r.userHandle ? toBase64url(r.userHandle) : null;
+  }
+  return {
+    id: credential.id,
+    rawId: toBase64url(credential.rawId),
+    type: credential.type,
+    response,
+    clientExtensionResults: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
+    authenticatorAttachment: credential.authenticatorAttachment || null,
+  };
+}
+
 function defaultChannel(name) {
   try { return typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null; } catch { return null; }
 }
@@ -73,6 +127,8 @@ export class AuthClient extends EventTarget {
     // Each of these may be given, or null to go without; undefined takes the browser's.
     this._locks = options.locks !== undefined ? options.locks : globalThis.navigator?.locks || null;
     this._storage = options.storage !== undefined ? options.storage : defaultStorage();
+    this._credentials = options.credentials !== undefined
+      ? options.credentials : globalThis.navigator?.credentials || null;
     const origin = this.baseUrl || globalThis.location?.origin || "";
     this.lockName = options.lockName || `authsvc-refresh ${origin}`;
     this._storageKey = `authsvc:refreshed-at ${origin}`;
@@ -150,7 +206,8 @@ export class AuthClient extends EventTarget {
 
   /**
    * `POST /auth/login/`. Resolves `{status: "ok", id}`, or `{status: "mfa_required", methods}`
-   * when the account has a second factor: then call `verifyMfa({code})`.
+   * when the account has a second factor: then call `verifyMfa({code})` ("totp",
+   * "backup_code") or `verifyMfaPasskey()` ("passkey").
    */
   async login({ email, password }) {
     const body = await this.request("/auth/login/", {
@@ -268,7 +325,87 @@ export class AuthClient extends EventTarget {
     return this.request("/auth/reauth/", { method: "POST", body });
   }
 
+  // --- passkeys (WebAuthn) ---
+
+  /**
+   * Registers a passkey of the signed-in user: `POST /auth/passkeys/register/options/`
+   * (needs a recent authentication: a 403 `reauth_required` is thrown, call `reauth()`),
+   * `navigator.credentials.create()`, then `POST /auth/passkeys/register/`.
+   * @returns {Promise<{id: string, name: string, created_at: string}>}
+   */
+  async registerPasskey({ name, signal } = {}) {
+    const options = await this.request("/auth/passkeys/register/options/", { method: "POST" });
+    const credential = await this._webauthn().create({ publicKey: creationOptionsFromJSON(options), signal });
+    const body = { credential: credentialToJSON(credential) };
+    if (name !== undefined) body.name = name;
+    return this.request("/auth/passkeys/register/", { method: "POST", body });
+  }
+
+  /**
+   * Signs in with a discoverable passkey (no email typed): the browser offers the passkeys
+   * it holds for the site. `amr` is ["hwk" or "swk", "mfa"]: no second step follows.
+   * @returns {Promise<{status: "ok", id: string}>}
+   */
+  async loginWithPasskey({ signal, mediation } = {}) {
+    const options = await this.request("/auth/passkeys/login/options/", { method: "POST", auth: false });
+    const get = { publicKey: requestOptionsFromJSON(options), signal };
+    if (mediation) get.mediation = mediation;
+    const credential = await this._webauthn().get(get);
+    const body = await this.request("/auth/passkeys/login/", {
+      method: "POST", body: { credential: credentialToJSON(credential) }, auth: false,
+    });
+    return { status: "ok", id: body.id };
+  }
+
+  /**
+   * The second step of a login with a passkey, after `login()` resolved `mfa_required` with
+   * "passkey" among the `methods`: `POST /auth/2fa/passkey/options/`, then
+   * `POST /auth/2fa/passkey/`. @returns {Promise<{status: "ok", id: string}>}
+   */
+  async verifyMfaPasskey({ signal } = {}) {
+    const options = await this.request("/auth/2fa/passkey/options/", { method: "POST", auth: false });
+    const credential = await this._webauthn().get({ publicKey: requestOptionsFromJSON(options), signal });
+    const body = await this.request("/auth/2fa/passkey/", {
+      method: "POST", body: { credential: credentialToJSON(credential) }, auth: false,
+    });
+    return { status: "ok", id: body.id };
+  }
+
+  /**
+   * Step-up with one of the user's passkeys (after a `403 reauth_required`):
+   * `POST /auth/reauth/passkey/options/`, `get()`, `POST /auth/reauth/passkey/`. An
+   * account whose second factor is a passkey must step up this way.
+   * @returns {Promise<{auth_time: number}>}
+   */
+  async reauthWithPasskey({ signal } = {}) {
+    const options = await this.request("/auth/reauth/passkey/options/", { method: "POST" });
+    const credential = await this._webauthn().get({ publicKey: requestOptionsFromJSON(options), signal });
+    return this.request("/auth/reauth/passkey/", {
+      method: "POST", body: { credential: credentialToJSON(credential) },
+    });
+  }
+
+  /** `GET /auth/passkeys/`: the user's passkeys, oldest first. */
+  listPasskeys() {
+    return this.request("/auth/passkeys/");
+  }
+
+  /** `PATCH /auth/passkeys/<id>/`. */
+  renamePasskey(id, { name }) {
+    return this.request(`/auth/passkeys/${encodeURIComponent(id)}/`, { method: "PATCH", body: { name } });
+  }
+
+  /** `DELETE /auth/passkeys/<id>/` (needs a recent authentication). Resolves null (204). */
+  deletePasskey(id) {
+    return this.request(`/auth/passkeys/${encodeURIComponent(id)}/`, { method: "DELETE" });
+  }
+
   // --- internals ---
+
+  _webauthn() {
+    if (!this._credentials) throw new TypeError("AuthClient: WebAuthn (navigator.credentials) is not available");
+    return this._credentials;
+  }
 
   _url(path) {
     // A path on authsvc only: an absolute URL would carry the CSRF token and the browser's

@@ -7,6 +7,7 @@ from accounts.bans import bans_expired_lift
 from accounts.lockout import lockouts_purge
 from accounts.login_codes import login_codes_purge
 from accounts.mfa.challenge import challenges_purge
+from accounts.passkeys.challenge import passkey_challenges_purge
 from audit.outbox import outbox_purge
 from audit.retention import events_purge
 from authsvc import clock
@@ -51,10 +52,11 @@ class Command(BaseCommand):
         events = events_purge(
             now=now, retention_days=settings.AUTHSVC_AUDIT_RETENTION_DAYS, batch_size=batch_size
         )
-        # Leftovers: 2FA challenges and sign-in codes never answered, lockout streaks forgotten
-        # after a day, pending tombstones no cached snapshot can outlive.
+        # Leftovers: 2FA and passkey challenges and sign-in codes never answered, lockout
+        # streaks forgotten after a day, pending tombstones no cached snapshot can outlive.
         leftovers = (
             challenges_purge(now=now, batch_size=batch_size)
+            + passkey_challenges_purge(now=now, batch_size=batch_size)
             + login_codes_purge(now=now, batch_size=batch_size)
             + lockouts_purge(now=now, batch_size=batch_size)
             + pending_tombstones_purge(now=now, batch_size=batch_size)
