@@ -92,6 +92,7 @@ class LoginCodesDisabled(ServiceError):
     """Sign-in codes by email are turned off (AUTHSVC_LOGIN_CODES_ENABLED)."""
 
     code = "not_configured"
+    kind = "not_found"
 
 
 class InvalidCredential(ServiceError):

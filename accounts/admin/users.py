@@ -181,7 +181,7 @@ class UserAdmin(ReplicaChangelistMixin, DjangoUserAdmin):
         return format_html(
             "<table><tr><th>device</th><th>state</th><th>last used</th>"
             "<th>wrong codes in a row</th></tr>{}</table>"
-            "<p>The action <em>Reset 2FA of selected users</em> removes them.</p>",
+            "<p>The action <em>Reset 2FA of selected users</em> removes them and the passkeys.</p>",
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
 

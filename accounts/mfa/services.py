@@ -301,13 +301,17 @@ def mfa_disable(*, user_id, session_id, password: str, code: str, client: Client
 
 @transaction.atomic
 def mfa_reset(*, user: User, by: User | None, client: ClientInfo | None = None) -> bool:
-    """An operator removes a user's 2FA (a lost phone and no backup codes); the user logs
-    in with the password alone until they enrol again. Returns whether there was any."""
-    had_devices = TOTPDevice.objects.filter(user=user).exists() or (
-        StaticDevice.objects.filter(user=user).exists()
+    """An operator removes a user's 2FA (a lost phone and no backup codes): the
+    authenticator app, the backup codes and the passkeys; the user logs in with the password
+    alone until they enrol again. Returns whether there was any."""
+    had_devices = (
+        TOTPDevice.objects.filter(user=user).exists()
+        or StaticDevice.objects.filter(user=user).exists()
+        or Passkey.objects.filter(user=user).exists()
     )
     if not had_devices:
         return False
+    Passkey.objects.filter(user=user).delete()
     revoked = _devices_delete(user=user, keep_session_id=None, reason="mfa_reset")
     events.record(
         "mfa_reset",

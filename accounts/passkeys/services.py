@@ -32,6 +32,7 @@ from accounts.exceptions import (
     PasskeyNotFound,
 )
 from accounts.mfa import challenge as mfa_challenges
+from accounts.mfa.devices import user_has_totp
 from accounts.models import User
 from accounts.passkeys.ceremony import (
     Checked,
@@ -47,7 +48,10 @@ from accounts.passkeys.models import Passkey, PasskeyChallenge
 from audit import events
 from authsvc import clock
 from authsvc.http import ClientInfo
-from sessions_store.services import session_reauthenticated
+from sessions_store.services import (
+    session_reauthenticated,
+    user_sessions_revoke,
+)
 from tokens.exceptions import TokenInvalid
 from tokens.services import IssuedTokens, session_start
 
@@ -143,6 +147,7 @@ def passkey_register(
         with transaction.atomic():
             user = User.objects.select_for_update().get(pk=user_id)
             count = Passkey.objects.filter(user=user).count()
+            first_factor_only = count == 0 and not user_has_totp(user)
             if count >= MAX_PASSKEYS_PER_USER:
                 raise InvalidRequest(
                     f"An account may have at most {MAX_PASSKEYS_PER_USER} passkeys."
@@ -161,6 +166,13 @@ def passkey_register(
                 name=name or f"Passkey {count + 1}",
                 created_at=clock.now(),
             )
+            revoked = 0
+            if first_factor_only:
+                # The account now has a second factor: every other session ends, as when
+                # an authenticator app is confirmed (they were opened without one).
+                revoked = user_sessions_revoke(
+                    user_id=user.pk, reason="passkey_added", keep_session_id=session_id
+                )
     except IntegrityError as exc:
         # The credential is registered already (this account's excluded list missed it, or
         # another account's): one credential, one account.
@@ -172,6 +184,7 @@ def passkey_register(
         client=client,
         passkey_id=str(passkey.pk),
         amr=passkey.amr,
+        revoked=revoked,
     )
     return passkey
 
@@ -354,14 +367,23 @@ def passkey_delete(
     *, passkey: Passkey, client: ClientInfo | None, sid: str | None = None, by: User | None = None
 ) -> None:
     """Remove a passkey (the user's own, or an operator's in the admin). Deleting the last
-    one is allowed: the password (and TOTP, if any) still sign the user in."""
+    one is allowed: the password (and TOTP, if any) still sign the user in. The user's
+    other sessions end (all of them when an operator deletes it), as when 2FA is turned
+    off: a passkey is deleted because its device was lost, and what it opened must not
+    outlive it."""
     passkey_id, user_id = str(passkey.pk), str(passkey.user_id)
-    deleted, _ = Passkey.objects.filter(pk=passkey.pk).delete()
-    if not deleted:
-        return
+    with transaction.atomic():
+        deleted, _ = Passkey.objects.filter(pk=passkey.pk).delete()
+        if not deleted:
+            return
+        revoked = user_sessions_revoke(
+            user_id=passkey.user_id,
+            reason="passkey_deleted",
+            keep_session_id=None if by is not None else sid,
+        )
     events.record(
         "passkey_deleted", user_id=user_id, sid=sid, client=client, passkey_id=passkey_id,
-        name=passkey.name, by=str(by.pk) if by else None,
+        name=passkey.name, by=str(by.pk) if by else None, revoked=revoked,
     )  # fmt: skip
 
 

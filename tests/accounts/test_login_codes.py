@@ -14,6 +14,7 @@ from audit.models import AuthEvent
 from mailqueue.models import QueuedMail
 from sessions_store.models import Session
 from tests.accounts.mfa_helpers import authenticator_for, verify
+from tests.accounts.webauthn_helpers import SoftAuthenticator, register_passkey
 from tests.conftest import AuthClient
 from tests.tokens.conftest import assert_error
 
@@ -255,6 +256,27 @@ def test_an_account_with_2fa_gets_the_challenge_then_signs_in_with_totp(api, use
     assert response.status_code == 200
     assert response.json() == {"id": str(user.pk)}
     assert claims_of(api)["amr"] == ["email", "otp"]
+
+
+def test_an_account_with_a_passkey_gets_the_challenge_then_signs_in_with_it(
+    client_factory, user
+):
+    key = SoftAuthenticator()
+    owner = client_factory()
+    assert owner.login(user.email).status_code == 200
+    register_passkey(owner, key)
+    api = client_factory()
+    code = mailed_code(api, user.email)
+
+    response = confirm(api, user.email, code)
+
+    assert response.status_code == 200
+    assert response.json() == {"mfa_required": True, "methods": ["passkey"]}
+    assert api.cookie("access_token") is None
+    options = api.post_json("/auth/2fa/passkey/options/").json()
+    response = api.post_json("/auth/2fa/passkey/", {"credential": key.assertion(options)})
+    assert response.status_code == 200, response.content
+    assert claims_of(api)["amr"] == ["email", "hwk", "mfa"]
 
 
 def test_csrf_is_required(api, user):

@@ -297,6 +297,56 @@ def test_delete(logged_in, registered, user):
     assert events("passkey_deleted").get().user_id == user.pk
 
 
+def live_sessions(user) -> set[str]:
+    return {
+        str(pk)
+        for pk in Session.objects.filter(user=user, revoked_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    }
+
+
+def test_a_first_passkey_ends_the_other_sessions(logged_in, key, client_factory, user):
+    other = client_factory()
+    assert other.login(user.email).status_code == 200
+    assert len(live_sessions(user)) == 2
+
+    register_passkey(logged_in, key)
+
+    # Opened without a second factor, as when an authenticator app is confirmed.
+    assert live_sessions(user) == {claims(logged_in)["sid"]}
+    assert other.get("/auth/self/").status_code == 401
+    assert logged_in.get("/auth/self/").status_code == 200
+    assert events("passkey_registered").get().details["revoked"] == 1
+
+
+def test_another_passkey_leaves_the_sessions(logged_in, registered, client_factory, user, key):
+    other = client_factory()
+    login_challenged(other, user.email)
+    assert _mfa_passkey(other, key)[0].status_code == 200
+    before = live_sessions(user)
+    assert len(before) == 2
+
+    register_passkey(logged_in, SoftAuthenticator())
+
+    assert live_sessions(user) == before
+
+
+def test_deleting_a_passkey_ends_the_other_sessions(
+    logged_in, registered, client_factory, user, key
+):
+    other = client_factory()
+    login_challenged(other, user.email)
+    assert _mfa_passkey(other, key)[0].status_code == 200
+
+    assert logged_in.delete(f"/auth/passkeys/{registered['id']}/").status_code == 204
+
+    # The lost device's sessions end with it; the one that deleted it stays.
+    assert live_sessions(user) == {claims(logged_in)["sid"]}
+    assert other.get("/auth/self/").status_code == 401
+    assert events("passkey_deleted").get().details["revoked"] == 1
+
+
 def test_delete_needs_a_recent_authentication(logged_in, registered, clock):
     clock.advance(seconds=REAUTH_MAX_AGE + 1)
 

@@ -86,3 +86,17 @@ def test_saving_the_page_without_deleting_keeps_the_passkey(staff_client, user, 
     assert response.status_code == 302
     assert Passkey.objects.get().name == "Alice's phone"
     assert not AuthEvent.objects.filter(type="passkey_deleted").exists()
+
+
+def test_reset_2fa_removes_the_passkeys_and_ends_every_session(logged_in, registered, user):
+    from accounts.mfa.services import mfa_reset
+
+    assert mfa_reset(user=user, by=None) is True
+
+    assert not Passkey.objects.filter(user=user).exists()
+    assert logged_in.get("/auth/self/").status_code == 401
+    # The password alone signs in again, until the user enrols a new factor.
+    from tests.conftest import AuthClient
+
+    response = AuthClient().login(user.email)
+    assert response.status_code == 200 and response.json() == {"id": str(user.pk)}

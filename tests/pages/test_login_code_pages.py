@@ -94,7 +94,7 @@ def test_an_account_with_2fa_goes_on_to_the_second_step(browser, user, clock):
     response = enter(browser, user.email, code_in(mail.outbox[0]))
 
     assert response.status_code == 303
-    assert response["Location"] == "/login/2fa/?next=%2Faccount%2F"
+    assert response["Location"] == "/login/2fa/?methods=totp%2Cbackup_code&next=%2Faccount%2F"
     assert browser.cookie("access_token") is None
     response = browser.submit(
         "/auth/2fa/page/", {"code": totp.at(clock.now()), "next": "/account/"}

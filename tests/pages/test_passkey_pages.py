@@ -15,9 +15,14 @@ SCRIPT = '<script type="module" src="/static/pages/passkeys.js"></script>'
 
 
 @pytest.fixture
-def passkey(user):
+def passkey(user, request):
+    """`user`'s passkey, registered from the test's signed-in page session when it has one
+    (a first passkey ends the user's other sessions)."""
     api = AuthClient()
-    assert api.login(user.email).status_code == 200
+    if "signed_in" in request.fixturenames:
+        api.cookies = request.getfixturevalue("signed_in").cookies
+    else:
+        assert api.login(user.email).status_code == 200
     return register_passkey(api, SoftAuthenticator(), name="Laptop")
 
 
