@@ -42,7 +42,7 @@ def test_bad_and_expired_keys(api, user, clock):
     email_verification_send(user=user)
     key = verify_key(mail.outbox[0])
 
-    for bad in ("nonsense", key[:-2] + "xx"):
+    for bad in ("nonsense", key[:-2] + ("yy" if key.endswith("xx") else "xx")):
         response = api.post_json("/auth/email/verify/", {"key": bad})
         assert response.status_code == 400
         assert response.json()["error"] == "invalid_token"
