@@ -23,8 +23,8 @@ EVENT_TYPES: dict[str, dict] = {
         "data": {
             "reason": "why: `logout`, `logout_all`, `revoked_by_user`, `revoked_by_operator`, "
             "`banned`, `password_changed`, `password_reset`, `password_set`, `email_changed`, "
-            "`mfa_enabled`, `mfa_disabled`, `mfa_reset`, `refresh_token_reused`, "
-            "`deactivated`, `user_deleted`, `admin_logout`"
+            "`mfa_enabled`, `mfa_disabled`, `mfa_reset`, `passkey_added`, `passkey_deleted`, "
+            "`refresh_token_reused`, `deactivated`, `user_deleted`, `admin_logout`"
         },
     },
     "user.banned": {
