@@ -140,7 +140,7 @@ def seed_users(n: int) -> dict:
         )
         # Longer than the service's 15 minutes so a 1M run's snapshots outlive the run.
         pipe.set(SESSION_KEY.format(sid), snapshot.to_json(), ex=3600)
-        pipe.sadd(USER_KEY.format(uid), sid)
+        pipe.hset(USER_KEY.format(uid), sid, "")
         pipe.expire(USER_KEY.format(uid), user_index_ttl_seconds())
         if i % 5000 == 4999:
             pipe.execute()

@@ -29,7 +29,7 @@ class MemorySessionStore(SessionStore):
             return None
         if value == TOMBSTONE:
             return REVOKED
-        return Snapshot.from_json(value)
+        return Snapshot.from_json(value, sid=sid)
 
     def put(self, snapshot: Snapshot, ttl_seconds: int) -> bool:
         with self._lock:
@@ -46,7 +46,7 @@ class MemorySessionStore(SessionStore):
                 return None if value is None else REVOKED
             self._entries[sid] = (value, time.monotonic() + ttl_seconds)
             self._users.setdefault(user_id, set()).add(sid)
-        return Snapshot.from_json(value)
+        return Snapshot.from_json(value, sid=sid)
 
     def revoke(self, sids: list[str], user_id: str, ttl_seconds: int) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from django_redis import get_redis_connection
 
 from accounts.bans import user_ban
 from audit.models import AuthEvent
+from sessions_store.backends.base import Snapshot
 from sessions_store.backends.redis import SESSION_KEY
 from sessions_store.claims import PERMISSIONS_MAX
 from sessions_store.models import Session
@@ -48,8 +49,10 @@ def test_the_snapshot_and_introspection_see_them_at_once(logged_in, authz):  # n
 
     snapshot = session_snapshot(sid)
     assert (snapshot.permissions, snapshot.attributes) == (PERMISSIONS, ATTRIBUTES)
-    cached = json.loads(get_redis_connection("default").get(SESSION_KEY.format(sid)))
-    assert (cached["permissions"], cached["attributes"]) == (PERMISSIONS, ATTRIBUTES)
+    cached = Snapshot.from_json(
+        get_redis_connection("default").get(SESSION_KEY.format(sid)), sid=sid
+    )
+    assert (cached.permissions, cached.attributes) == (PERMISSIONS, ATTRIBUTES)
     answer = authz.introspect(access).json()
     assert answer["active"] is True
     assert (answer["permissions"], answer["attrs"]) == (PERMISSIONS, ATTRIBUTES)
