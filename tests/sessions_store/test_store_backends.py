@@ -76,3 +76,18 @@ def test_entries_expire(store, monkeypatch):
     store.put(snapshot(), 5)
     monkeypatch.setattr(time, "monotonic", lambda: start + 6)
     assert store.get("s1") is None
+
+
+def test_the_index_of_an_earlier_release_is_still_read():
+    """Releases before the hash index kept a set at `authsvc:u:<user id>`: a user's
+    sessions listed only there are still found when all of them are revoked."""
+    from sessions_store.backends.redis import LEGACY_USER_KEY, USER_KEY
+
+    store = RedisSessionStore()
+    store.client.delete(LEGACY_USER_KEY.format("u1"), USER_KEY.format("u1"))
+    store.client.sadd(LEGACY_USER_KEY.format("u1"), "old")
+    assert store.put(snapshot(sid="new"), 60) is True
+
+    assert store.user_sessions("u1") == {"old", "new"}
+    assert store.client.type(USER_KEY.format("u1")) == b"hash"
+    store.client.delete(LEGACY_USER_KEY.format("u1"))
