@@ -75,7 +75,9 @@ def test_gunicorn_takes_every_setting_the_file_names(tmp_path):
 
     assert settings["bind"] == "['0.0.0.0:8000']"
     assert settings["workers"] == "2"
-    assert settings["threads"] == "1"
+    # Threaded workers around a bounded hashing pool (docs/performance.md#the-worker-model).
+    assert settings["worker_class"] == "gthread"
+    assert settings["threads"] == "8"
     assert settings["timeout"] == "30"
     assert settings["graceful_timeout"] == "20"
     assert settings["keepalive"] == "5"
@@ -97,12 +99,12 @@ def test_the_environment_sizes_it_and_cannot_widen_trust(tmp_path):
     settings = resolved(
         tmp_path,
         GUNICORN_WORKERS="4",
-        GUNICORN_THREADS="8",
+        GUNICORN_THREADS="16",
         GUNICORN_BIND="127.0.0.1:9000",
         FORWARDED_ALLOW_IPS="*",
     )
     assert settings["workers"] == "4"
-    assert settings["threads"] == "8"
+    assert settings["threads"] == "16"
     assert settings["bind"] == "['127.0.0.1:9000']"
     assert settings["forwarded_allow_ips"] == "['127.0.0.1', '::1']"
 
