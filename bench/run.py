@@ -156,6 +156,42 @@ def compare(peer: Peer, workers: int, common: dict, chains: Chains, chain_file: 
     return rows
 
 
+# The table's rows of each endpoint bench/profile.py can profile.
+PROFILED = {
+    "GET /auth/self/": "self",
+    "POST /auth/verify/": "verify",
+    "POST /auth/refresh/": "refresh",
+    "GET /.well-known/jwks.json": "jwks",
+    "POST /auth/login/ (saturated)": "login",
+    "POST /auth/login/ (1 conn) p50": "login",
+}
+
+
+def profile_missed(results: dict) -> None:
+    """The pyinstrument profile of every endpoint that missed its target, in
+    bench/results/profile-<endpoint>.txt (bench/profile.py, in process, its own database)."""
+    missed = sorted(
+        {
+            PROFILED[r["endpoint"]]
+            for r in results["table"]
+            if r["endpoint"] in PROFILED and not r["pass"]
+        }
+    )
+    if not missed:
+        return
+    log(f"profiling what missed its target: {', '.join(missed)}")
+    database = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/authsvc_bench_profile"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "AUTHSVC_", "DATABASE_URL"))
+    }
+    env.update(PROFILE_DATABASE_URL=database, PROFILE_REDIS_URL=os.environ["REDIS_URL"])
+    profile = [sys.executable, "bench/profile.py", *missed]
+    subprocess.run(profile, cwd=ROOT, env=env, check=False)  # noqa: S603
+    bench_redis().flushdb(asynchronous=True)
+
+
 def main() -> int:
     # A SIGTERM (timeout, CI) unwinds like an error, so gunicorn is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -322,6 +358,7 @@ def main() -> int:
     # A million snapshots hold most of a GB of a shared Redis; the database stays for EXPLAIN.
     bench_redis().flushdb(asynchronous=True)
     print_table(results)
+    profile_missed(results)
     return 0 if all(row["pass"] for row in results["table"]) else 2
 
 
