@@ -189,9 +189,7 @@ def user_login(*, email: str, password: str, client: ClientInfo) -> IssuedTokens
         challenge = mfa_login_start(user=user, amr=["pwd"])
         events.record("login_mfa_required", user_id=str(user.pk), client=client)
         return challenge
-    issued = session_start(user=user, client=client, amr=["pwd"])
-    events.record("login_succeeded", user_id=str(user.pk), sid=issued.session_id, client=client)
-    return issued
+    return session_start(user=user, client=client, amr=["pwd"], event="login_succeeded")
 
 
 @transaction.atomic
