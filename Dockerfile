@@ -26,7 +26,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=authsvc.settings.production \
     AUTHSVC_KEYS_DIR=/var/lib/authsvc/keys \
-    GUNICORN_WORKERS=2
+    GUNICORN_WORKERS=2 \
+    GUNICORN_THREADS=8
 
 RUN groupadd --system --gid 10001 authsvc \
     && useradd --system --uid 10001 --gid authsvc --no-create-home \

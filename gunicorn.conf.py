@@ -1,7 +1,7 @@
 """gunicorn's configuration for authsvc (the Dockerfile runs `gunicorn -c gunicorn.conf.py`).
 
 Environment: GUNICORN_BIND (default 0.0.0.0:8000), GUNICORN_WORKERS (2), GUNICORN_THREADS
-(1); anything else through GUNICORN_CMD_ARGS, which gunicorn reads itself (its flags win over
+(8); anything else through GUNICORN_CMD_ARGS, which gunicorn reads itself (its flags win over
 this file). Checked by tests/ops/test_gunicorn.py: the file loads (`--check-config`), and a
 real gunicorn started with it serves, then on SIGTERM finishes the request in flight.
 """
@@ -11,7 +11,19 @@ import sys
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# The worker model (docs/performance.md#the-worker-model): threaded workers, one per core,
+# each with a few request threads and its own small pool for argon2 (accounts/hashers.py,
+# AUTHSVC_HASHING_THREADS, default 1, at a lowered CPU priority). Nearly all of a cheap
+# request (/auth/self/, refresh, JWKS, introspection) is a wait on PostgreSQL or Redis, so
+# threads overlap those waits; a login's hash runs on the pool, and at most
+# AUTHSVC_HASHING_THREADS + AUTHSVC_HASHING_QUEUE (1 + 3) of a worker's threads are ever
+# held by credential checks (beyond that a login answers 503 at once), so a login storm
+# leaves the other threads serving everyone else. Sync workers could not: each one spends
+# the whole hash inside argon2 while every other request waits for a free worker. Keep
+# threads above those 4; each thread may hold one PostgreSQL connection (CONN_MAX_AGE), so
+# PostgreSQL needs workers x threads connections per instance (16 by default).
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 
 # A request waits on PostgreSQL at most about AUTHSVC_DB_TIMEOUT_SECONDS (5) per round trip,
 # then answers 503: the worker timeout stays far above that, so a partition never has

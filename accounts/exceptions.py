@@ -115,3 +115,12 @@ class PasskeyNotFound(ServiceError):
 
     code = "not_found"
     kind = "not_found"
+
+
+class HashingBusy(ServiceError):
+    """Every password-hashing slot of this process is taken (a login storm): refused at
+    once, before the attempt is counted, so the process keeps serving other requests."""
+
+    code = "unavailable"
+    kind = "unavailable"
+    retry_after = 1

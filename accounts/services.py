@@ -22,6 +22,7 @@ from accounts.exceptions import (
     InvalidCredentials,
     InvalidRequest,
 )
+from accounts.hashers import HASHING
 from accounts.mfa.challenge import Challenge
 from accounts.mfa.devices import has_totp_annotation
 from accounts.mfa.services import mfa_login_start, second_factor_required
@@ -140,9 +141,20 @@ def password_verify(
 ) -> None:
     """The one password check, for a login and for a signed-in user proving the password
     again (`attempt` names the events: "reauth", "email_change"): InvalidCredentials, or
-    RateLimited while `email` is locked out. Every door shares the lockout, so a stolen
-    session cannot guess the password faster than a login could. Call it outside a
-    transaction: the attempt is counted before the check, and a rollback would erase it."""
+    RateLimited while `email` is locked out, or HashingBusy (nothing counted) while every
+    hashing slot of the process is taken (accounts/hashers.py). Every door shares the
+    lockout, so a stolen session cannot guess the password faster than a login could. Call
+    it outside a transaction: the attempt is counted before the check, and a rollback would
+    erase it."""
+    # A slot of the hashing pool first (accounts/hashers.py): refused in a login storm
+    # before the attempt is counted, so a refusal costs the account nothing.
+    with HASHING.admitted():
+        _password_verify(
+            user=user, email=email, password=password, client=client, attempt=attempt, sid=sid
+        )
+
+
+def _password_verify(*, user, email, password, client, attempt, sid) -> None:
     user_id = str(user.pk) if user else None
     # Counted as a failure before the password is checked, so parallel guesses cannot all
     # pass the lockout; a right password clears it below.
@@ -186,9 +198,7 @@ def user_login(*, email: str, password: str, client: ClientInfo) -> IssuedTokens
         challenge = mfa_login_start(user=user, amr=["pwd"])
         events.record("login_mfa_required", user_id=str(user.pk), client=client)
         return challenge
-    issued = session_start(user=user, client=client, amr=["pwd"])
-    events.record("login_succeeded", user_id=str(user.pk), sid=issued.session_id, client=client)
-    return issued
+    return session_start(user=user, client=client, amr=["pwd"], event="login_succeeded")
 
 
 @transaction.atomic

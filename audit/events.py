@@ -49,8 +49,14 @@ def record(
     user_id: str | None = None,
     sid: str | None = None,
     client: ClientInfo | None = None,
+    with_caller: bool = False,
     **details,
 ) -> None:
+    """Log, count, publish (the outbox) and store one security event.
+
+    `with_caller=True`: the row is written in the caller's transaction, not after its
+    commit: for the event of a change that transaction makes (a login's session), so both
+    commit together, in one round trip instead of a transaction of its own."""
     at = clock.now()
     line = {
         "event": event,
@@ -78,6 +84,9 @@ def record(
         "created_at": at,
         "details": {key: _small(value) for key, value in details.items()},
     }
+    if with_caller and _in_transaction(connections[DEFAULT_DB_ALIAS]):
+        AuthEvent.objects.create(**row)
+        return
     _persist(row)
 
 

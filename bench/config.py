@@ -17,6 +17,9 @@ PURGE_ROWS = int(os.environ.get("BENCH_PURGE_ROWS", "300000"))
 REFRESH_CHAINS = 8
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+# Request threads per gunicorn worker, for authsvc (gunicorn.conf.py reads GUNICORN_THREADS)
+# and the peer alike; gunicorn.conf.py's default.
+THREADS = int(os.environ.get("GUNICORN_THREADS", "8"))
 
 
 def log(message: str) -> None:
@@ -45,4 +48,5 @@ def bench_env(workers: int) -> dict:
         "AUTHSVC_RATE_LOGIN_FAILED_IP": "1000000000/m",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(THREADS),
     }

@@ -1,11 +1,15 @@
-"""Where the time of a request goes: pyinstrument profiles of login, refresh and
-`GET /auth/self/`, in process, with production settings on PostgreSQL and Redis.
+"""Where the time of a request goes: pyinstrument profiles of login, refresh,
+`GET /auth/self/`, introspection and JWKS, in process, with production settings on
+PostgreSQL and Redis.
 
-`make profile` runs it; the reports go to bench/results/profile-<endpoint>.txt and the
-docs/performance.md quotes them. Timings in process leave out gunicorn and the
-network, so they show the service's own share of a request.
+`make profile` runs it (all of them; name some to profile only those: `login verify`), and
+`make bench` runs it for the endpoints whose target it missed; the reports go to
+bench/results/profile-<endpoint>.txt and docs/performance.md quotes them. Timings in
+process leave out gunicorn and the network, so they show the service's own share of a
+request.
 """
 
+import base64
 import os
 import subprocess
 import sys
@@ -78,9 +82,33 @@ def main() -> int:
     def self_():
         checked(browser.get("/auth/self/"))
 
+    from tokens.service_clients import service_client_create
+
+    service, secret = service_client_create(name="profile", scopes=["introspect"], audiences=[])
+    basic = base64.b64encode(f"{service.client_id}:{secret}".encode()).decode()
+    caller = Client()
+
+    def verify():
+        token = browser.cookies["access_token"].value
+        response = caller.post(
+            "/auth/verify/",
+            {"token": token},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Basic {basic}",
+        )
+        checked(response)
+        if response.json().get("active") is not True:
+            raise RuntimeError(f"introspection answered {response.json()}")
+
+    def jwks():
+        checked(caller.get("/.well-known/jwks.json"))
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     login()  # warm: keys, connections, the hasher
-    for name, call in (("login", login), ("refresh", refresh), ("self", self_)):
+    calls = {"login": login, "refresh": refresh, "self": self_, "verify": verify, "jwks": jwks}
+    wanted = sys.argv[1:] or list(calls)
+    for name in wanted:
+        call = calls[name]
         call()
         profiler = Profiler(interval=0.0005)
         started = time.perf_counter()

@@ -14,8 +14,8 @@ def judge(results: dict) -> list[dict]:
     rows = [
         ("floor: JsonResponse (mean)", "floor_json", None, None, None),
         ("floor: DRF hello (mean)", "floor_drf", paired["floor_drf"], "x JsonResponse", None),
-        ("GET /auth/self/", "self", paired["self"], "x DRF", 0.70),
-        ("POST /auth/verify/", "verify", paired["verify"], "x DRF", 0.70),
+        ("GET /auth/self/", "self", paired["self"], "x DRF", 0.80),
+        ("POST /auth/verify/", "verify", paired["verify"], "x DRF", 0.50),
         ("POST /auth/refresh/", "refresh", paired["refresh"], "x DRF", 0.30),
         ("GET /.well-known/jwks.json", "jwks", paired["jwks"], "x JsonResponse", 0.95),
         ("POST /auth/login/ (saturated)", "login", paired["login"], "x hashing", 0.85),
@@ -60,21 +60,28 @@ def judge(results: dict) -> list[dict]:
             "at_most": True,
         }
     )
-    under = e["self_under_login"]["rps"] / e["self"]["rps"]
-    table.append(
-        {
-            "endpoint": "GET /auth/self/ while login saturated",
-            **{k: e["self_under_login"][k] for k in ("rps", "p50_ms", "p99_ms", "errors")},
-            "ratio": round(under, 3),
-            "unit": "x solo self",
-            "target": 0.40,
-            "pass": under >= 0.40 and e["self_under_login"]["errors"] == 0,
-        }
-    )
+    # Isolation: the p99 of a cheap request while logins saturate the hashing capacity,
+    # against its p99 alone (same connections, same run).
+    for label, key in (("GET /auth/self/", "self"), ("POST /auth/refresh/", "refresh")):
+        idle, under = e[f"{key}_idle"], e[f"{key}_under_login"]
+        slower = under["p99_ms"] / idle["p99_ms"]
+        table.append(
+            {
+                "endpoint": f"{label} p99 in a login storm",
+                **{k: under[k] for k in ("rps", "p50_ms", "p99_ms", "errors")},
+                "ratio": round(slower, 3),
+                "unit": "x its idle p99",
+                "target": 3.0,
+                "pass": slower < 3.0 and under["errors"] == 0,
+                "at_most": True,
+            }
+        )
     baseline = results.get("baseline_1k")
     if baseline:
         # Ratios to the floor of their own run, so two runs compare on a noisy machine.
-        for key in ("self", "refresh", "jwks", "login"):
+        for key in ("self", "verify", "refresh", "jwks", "login"):
+            if key not in baseline["endpoints"]:
+                continue
             here = e[key]["rps"] / paired[key]
             there = baseline["endpoints"][key]["rps"] / baseline["paired_floor_rps"][key]
             table.append(
@@ -102,6 +109,37 @@ def judge(results: dict) -> list[dict]:
             "unit": None,
             "target": 60,
             "pass": login_rate >= 60,
+        }
+    )
+    # Footprint: the largest worker after every phase, and Redis per seeded session.
+    rss = max(w["peak_rss_mb"] for w in results["workers"])
+    table.append(
+        {
+            "endpoint": "worker peak RSS, MB (< 100)",
+            "rps": rss,
+            "p50_ms": None,
+            "p99_ms": None,
+            "errors": 0,
+            "ratio": None,
+            "unit": None,
+            "target": 100,
+            "pass": rss < 100,
+            "at_most": True,
+        }
+    )
+    per_session = results["storage"]["redis_bytes_per_session"]
+    table.append(
+        {
+            "endpoint": "Redis bytes per session (<= 512)",
+            "rps": per_session,
+            "p50_ms": None,
+            "p99_ms": None,
+            "errors": 0,
+            "ratio": None,
+            "unit": None,
+            "target": 512,
+            "pass": per_session <= 512,
+            "at_most": True,
         }
     )
     return table
@@ -150,10 +188,32 @@ def print_table(results: dict) -> None:
             f" {before.get(w['pid'], w)['rss_mb']} MB before the first login, peak grew"
             f" {grown:.1f} MB while logging in (argon2)"
         )
+    if results.get("comparison"):
+        print_comparison(results["comparison"])
     print(
         f"machine: {results['machine']['cpu']} x{results['machine']['cores']}, "
         f"{results['machine']['memory_gb']} GB; scale {results['scale']}"
     )
+
+
+def print_comparison(rows: list[dict]) -> None:
+    """authsvc against dj-rest-auth + simplejwt, each endpoint run right after the other."""
+    print()
+    print("against dj-rest-auth 7.2 + simplejwt 5.5 (cookies, rotation + blacklist, same argon2)")
+    header = (
+        f"{'endpoint':36} {'authsvc req/s':>13} {'p99 ms':>8} {'peer req/s':>11} "
+        f"{'p99 ms':>8} {'errors':>9} {'authsvc/peer':>13}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        ours, theirs = row["authsvc"], row["peer"]
+        ratio = ours["rps"] / theirs["rps"] if theirs["rps"] else float("inf")
+        print(
+            f"{row['endpoint']:36} {ours['rps']:>13.1f} {ours['p99_ms']:>8.2f} "
+            f"{theirs['rps']:>11.1f} {theirs['p99_ms']:>8.2f} "
+            f"{str(ours['errors']) + '/' + str(theirs['errors']):>9} {ratio:>12.2f}x"
+        )
 
 
 def chart(results: dict, path: Path) -> None:

@@ -32,11 +32,13 @@ from bench.config import (
     RESULTS,
     ROOT,
     SCALES,
+    THREADS,
     VAR,
     bench_env,
     log,
 )
 from bench.hashing import hash_throughput, measure_argon2
+from bench.peer_run import PEER_PORT, Peer
 from bench.report import chart, judge, machine, print_table
 from bench.seed import (
     Chains,
@@ -77,11 +79,127 @@ def check_introspection(basic: str, tokens_file: Path) -> None:
         raise SystemExit(f"introspection of a seeded token answered {answer}")
 
 
+# The isolation phases measure latency, not throughput: few connections, so a request's
+# p99 is its own service time plus whatever it waits for, not a queue wrk built itself.
+ISOLATION_CONNECTIONS = 4
+
+
+def isolation(workers: int, common: dict, chains: Chains, chain_file: Path) -> dict:
+    """`/auth/self/` and refresh p99 alone, then while logins saturate the hashing capacity
+    (2 connections per worker keep every hashing thread busy with one login queued)."""
+    out = {}
+    light = {"threads": 2, "connections": ISOLATION_CONNECTIONS, "env": common}
+    out["self_idle"] = run_phase("self, idle", "self.lua", "/auth/self/", **light)
+    chains.take(chain_file)
+    out["refresh_idle"] = run_phase(
+        "refresh, idle", "refresh.lua", "/auth/refresh/", **{**light, "threads": 4}
+    )
+    log(f"login storm: wrk -t1 -c{2 * workers} /auth/login/ for both phases below")
+    storm = wrk(
+        "login.lua",
+        "/auth/login/",
+        threads=1,
+        connections=2 * workers,
+        seconds=2 * DURATION + 4,
+        env=common,
+    )
+    time.sleep(2)  # every hashing thread busy before the measurement starts
+    out["self_under_login"] = run_phase(
+        "self while logins saturate hashing", "self.lua", "/auth/self/", **light
+    )
+    chains.take(chain_file)
+    out["refresh_under_login"] = run_phase(
+        "refresh while logins saturate hashing",
+        "refresh.lua",
+        "/auth/refresh/",
+        **{**light, "threads": 4},
+    )
+    out["login_storm"] = wrk_result(storm)
+    log(f"  logins during both: {out['login_storm']['rps']} req/s")
+    return out
+
+
+# (label, authsvc's path, the peer's path, script, wrk threads and connections)
+COMPARED = (
+    ("login (saturated)", "/auth/login/", "/auth/login/", "login.lua", None),
+    ("refresh", "/auth/refresh/", "/auth/token/refresh/", "refresh.lua", REFRESH_CHAINS),
+    ("profile (/auth/self/, /auth/user/)", "/auth/self/", "/auth/user/", "self.lua", 16),
+)
+
+
+def compare(peer: Peer, workers: int, common: dict, chains: Chains, chain_file: Path) -> list:
+    """authsvc and the peer, one endpoint at a time, each right after the other."""
+    rows = []
+    with peer:
+        for label, ours, theirs, script, connections in COMPARED:
+            if connections is None:  # login: every hashing thread busy, one queued
+                threads, connections = 1, 2 * workers
+            else:
+                threads = connections if script == "refresh.lua" else 2
+            runs = {}
+            for who, path, port in (("authsvc", ours, PORT), ("peer", theirs, PEER_PORT)):
+                env = dict(common)
+                if script == "refresh.lua":
+                    (chains.take if who == "authsvc" else peer.take_chains)(chain_file)
+                if who == "peer":
+                    env["BENCH_TOKENS"] = str(peer.tokens)
+                runs[who] = run_phase(
+                    f"compare {label}: {who}",
+                    script,
+                    path,
+                    threads=threads,
+                    connections=connections,
+                    env=env,
+                    port=port,
+                )
+            rows.append({"endpoint": label, **runs})
+    return rows
+
+
+# The table's rows of each endpoint bench/profile.py can profile.
+PROFILED = {
+    "GET /auth/self/": "self",
+    "POST /auth/verify/": "verify",
+    "POST /auth/refresh/": "refresh",
+    "GET /.well-known/jwks.json": "jwks",
+    "POST /auth/login/ (saturated)": "login",
+    "POST /auth/login/ (1 conn) p50": "login",
+}
+
+
+def profile_missed(results: dict) -> None:
+    """The pyinstrument profile of every endpoint that missed its target, in
+    bench/results/profile-<endpoint>.txt (bench/profile.py, in process, its own database)."""
+    missed = sorted(
+        {
+            PROFILED[r["endpoint"]]
+            for r in results["table"]
+            if r["endpoint"] in PROFILED and not r["pass"]
+        }
+    )
+    if not missed:
+        return
+    log(f"profiling what missed its target: {', '.join(missed)}")
+    database = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/authsvc_bench_profile"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "AUTHSVC_", "DATABASE_URL"))
+    }
+    env.update(PROFILE_DATABASE_URL=database, PROFILE_REDIS_URL=os.environ["REDIS_URL"])
+    profile = [sys.executable, "bench/profile.py", *missed]
+    subprocess.run(profile, cwd=ROOT, env=env, check=False)  # noqa: S603
+    bench_redis().flushdb(asynchronous=True)
+
+
 def main() -> int:
     # A SIGTERM (timeout, CI) unwinds like an error, so gunicorn is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", choices=SCALES, default=os.environ.get("BENCH_SCALE", "1k"))
+    parser.add_argument(
+        "--no-peer", action="store_true", help="skip the dj-rest-auth + simplejwt comparison"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -112,6 +230,11 @@ def main() -> int:
     argon2 = measure_argon2(workers)
     shown = {k: v for k, v in argon2.items() if k != "encoded"}
     log(f"  {shown}")
+
+    peer = Peer(n, workers, THREADS, argon2["parameters"])
+    if not args.no_peer:
+        log(f"peer: dj-rest-auth + simplejwt, {n} users")
+        peer.prepare()
 
     endpoints = {}
     common = {
@@ -182,26 +305,10 @@ def main() -> int:
             connections=1,
             env=common,
         )
-        log("self while login is saturated")
-        login = wrk(
-            "login.lua",
-            "/auth/login/",
-            threads=1,
-            connections=2 * workers,
-            seconds=DURATION + 2,
-            env=common,
-        )
-        time.sleep(1)
-        endpoints["self_under_login"] = wrk_result(
-            wrk("self.lua", "/auth/self/", threads=2, connections=16, seconds=DURATION, env=common)
-        )
-        endpoints["login_under_self"] = wrk_result(login)
-        log(
-            f"  self {endpoints['self_under_login']['rps']} req/s, "
-            f"login {endpoints['login_under_self']['rps']} req/s"
-        )
+        endpoints.update(isolation(workers, common, chains, chain_file))
         time.sleep(1)  # the last login finishes before the workers are measured
         workers_memory = server.memory()
+        comparison = None if args.no_peer else compare(peer, workers, common, chains, chain_file)
 
     del argon2["encoded"]
     endpoints["floor_json"] = mean_run(json_runs)
@@ -228,6 +335,7 @@ def main() -> int:
         "workers": workers_memory,
         "workers_before_login": memory_before_login,
         "purge": purge_info,
+        "comparison": comparison,
     }
     baseline_path = RESULTS / "latest-1k.json"
     if args.scale != "1k" and baseline_path.exists():
@@ -250,6 +358,7 @@ def main() -> int:
     # A million snapshots hold most of a GB of a shared Redis; the database stays for EXPLAIN.
     bench_redis().flushdb(asynchronous=True)
     print_table(results)
+    profile_missed(results)
     return 0 if all(row["pass"] for row in results["table"]) else 2
 
 

@@ -59,7 +59,8 @@ class Gunicorn:
                 str(self.workers),
                 "--bind",
                 f"127.0.0.1:{PORT}",
-                # The Dockerfile's flags; GUNICORN_CMD_ARGS in the environment adds to them.
+                # The Dockerfile's flags, over gunicorn.conf.py (read from the working
+                # directory: gthread, GUNICORN_THREADS); GUNICORN_CMD_ARGS adds to them.
                 "--access-logfile",
                 "-",
                 "--error-logfile",
@@ -71,6 +72,11 @@ class Gunicorn:
                 "30",
                 "--graceful-timeout",
                 "20",
+                # gunicorn.conf.py recycles a worker every ~10,000 requests, a leak guard; at
+                # the bench's thousands of requests a second that is a restart every few
+                # seconds, whose boot would land in whichever phase it falls in.
+                "--max-requests",
+                "0",
             ],
             cwd=ROOT,
             env={**os.environ, **self.env},

@@ -13,7 +13,9 @@ from bench.config import (
 )
 
 
-def wrk(script: str, path: str, *, threads: int, connections: int, seconds: int, env=None):
+def wrk(
+    script: str, path: str, *, threads: int, connections: int, seconds: int, env=None, port=PORT
+):
     command = [
         "wrk",
         "-t",
@@ -26,7 +28,7 @@ def wrk(script: str, path: str, *, threads: int, connections: int, seconds: int,
         "10s",
         "-s",
         str(LUA / script),
-        f"http://127.0.0.1:{PORT}{path}",
+        f"http://127.0.0.1:{port}{path}",
     ]
     return subprocess.Popen(  # noqa: S603
         command,
@@ -66,10 +68,20 @@ def mean_run(runs: list[dict]) -> dict:
     return {**merged, "errors": sum(r["errors"] for r in runs), "runs": runs}
 
 
-def run_phase(name, script, path, *, threads=2, connections=16, seconds=DURATION, env=None):
+def run_phase(
+    name, script, path, *, threads=2, connections=16, seconds=DURATION, env=None, port=PORT
+):
     log(f"{name}: wrk -t{threads} -c{connections} {seconds}s {path}")
     result = wrk_result(
-        wrk(script, path, threads=threads, connections=connections, seconds=seconds, env=env)
+        wrk(
+            script,
+            path,
+            threads=threads,
+            connections=connections,
+            seconds=seconds,
+            env=env,
+            port=port,
+        )
     )
     log(
         f"  {result['rps']} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "

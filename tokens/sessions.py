@@ -12,9 +12,12 @@ from tokens.pair import IssuedTokens, token_pair_issue
 from tokens.refresh import refresh_token_create, refresh_token_session_id
 
 
-def session_start(*, user, client: ClientInfo, amr: list[str]) -> IssuedTokens:
+def session_start(
+    *, user, client: ClientInfo, amr: list[str], event: str | None = None
+) -> IssuedTokens:
     """Everything a successful login ends with: `last_login`, a session, a refresh chain, an
-    access token."""
+    access token; and `event` (e.g. "login_succeeded"), recorded in the same transaction so
+    the session and its audit row commit together, in one commit."""
     own_transaction = not connection.in_atomic_block
     with transaction.atomic():
         if own_transaction and connection.vendor == "postgresql":
@@ -31,6 +34,10 @@ def session_start(*, user, client: ClientInfo, amr: list[str]) -> IssuedTokens:
         expires_at = now + min(token_settings.refresh_ttl, token_settings.session_max_age)
         session, snapshot = session_create(user=user, client=client, amr=amr, expires_at=expires_at)
         raw = refresh_token_create(session=session, now=now, expires_at=expires_at)
+        if event:
+            events.record(
+                event, user_id=str(user.pk), sid=str(session.pk), client=client, with_caller=True
+            )
     return token_pair_issue(snapshot, raw, expires_at)
 
 

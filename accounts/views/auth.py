@@ -144,6 +144,13 @@ class LoginView(PublicAPIView):
                 CSRF_FAILED_EXAMPLE,
             ),
             429: RATE_LIMITED,
+            503: error(
+                "`unavailable`: every password-hashing slot of the answering process is taken "
+                "(a burst of logins, `AUTHSVC_HASHING_QUEUE`), so the request was refused "
+                "before the password was checked or the attempt counted; `Retry-After` (1) "
+                "says when to try again. Also PostgreSQL being down, as on any endpoint.",
+                "unavailable",
+            ),
         },
     )
     def post(self, request):

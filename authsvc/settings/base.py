@@ -156,6 +156,14 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
 ]
 
+# The hashing pool (accounts/hashers.py): argon2 runs on this many threads per process at
+# a lowered CPU priority (a nice value, Linux only; 0 leaves it), and at most this many more
+# credential requests per process wait for them; beyond that a login answers 503 at once,
+# so a login storm never holds all of a gunicorn worker's threads (docs/performance.md).
+AUTHSVC_HASHING_THREADS = env_int("AUTHSVC_HASHING_THREADS", 1, minimum=1)
+AUTHSVC_HASHING_QUEUE = env_int("AUTHSVC_HASHING_QUEUE", 3, minimum=0)
+AUTHSVC_HASHING_NICE = env_int("AUTHSVC_HASHING_NICE", 10, minimum=0, maximum=19)
+
 AUTHSVC_PASSWORD_MIN_LENGTH = env_int("AUTHSVC_PASSWORD_MIN_LENGTH", 8, minimum=8)
 # Long passphrases are welcome, but hashing megabytes per request is a denial of service.
 AUTHSVC_PASSWORD_MAX_LENGTH = 1024

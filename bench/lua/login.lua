@@ -1,4 +1,5 @@
--- POST /auth/login/ as the seeded users in turn, with the CSRF cookie and header.
+-- POST a login (the URL's path: authsvc's or the peer's /auth/login/) as the seeded users in turn,
+-- with the CSRF cookie and header.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 local csrf = os.getenv("BENCH_CSRF")
 local users = tonumber(os.getenv("BENCH_LOGIN_USERS"))
@@ -10,7 +11,7 @@ end
 
 function request()
   i = i % users + 1
-  return wrk.format("POST", "/auth/login/", {
+  return wrk.format("POST", wrk.path, {
     ["Cookie"] = "csrftoken=" .. csrf,
     ["X-CSRFToken"] = csrf,
     ["Content-Type"] = "application/json",

@@ -1,4 +1,5 @@
--- POST /auth/refresh/: one connection per thread, each following its own rotation chain
+-- POST a refresh (the URL's path: /auth/refresh/, or the peer's /auth/token/refresh/): one
+-- connection per thread, each following its own rotation chain
 -- (the next request carries the refresh cookie the last response set).
 dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 local counter = 0
@@ -18,7 +19,7 @@ function init(args)
 end
 
 function request()
-  return wrk.format("POST", "/auth/refresh/", {
+  return wrk.format("POST", wrk.path, {
     ["Cookie"] = "csrftoken=" .. csrf .. "; refresh_token=" .. token,
     ["X-CSRFToken"] = csrf,
     ["Content-Type"] = "application/json",

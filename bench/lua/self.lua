@@ -1,4 +1,5 @@
--- GET /auth/self/ with Bearer tokens of many seeded sessions, round robin per thread.
+-- GET the profile (the URL's path: /auth/self/, or the peer's /auth/user/) with Bearer tokens
+-- of many seeded sessions, round robin per thread.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 local tokens, n
 
@@ -9,5 +10,5 @@ end
 
 function request()
   i = i % n + 1
-  return wrk.format("GET", "/auth/self/", {["Authorization"] = "Bearer " .. tokens[i]})
+  return wrk.format("GET", wrk.path, {["Authorization"] = "Bearer " .. tokens[i]})
 end

@@ -16,10 +16,26 @@ def test_login_commits_its_session_asynchronously(api, user):
         assert api.login(user.email).status_code == 200
 
     statements = [q["sql"] for q in queries.captured_queries]
-    # One for the session and its refresh token, one for the login's audit row.
-    assert statements.count(ASYNC_COMMIT) == 2
+    # One transaction for the session, its refresh token and the login's audit row.
+    assert statements.count(ASYNC_COMMIT) == 1
     first = statements.index(ASYNC_COMMIT)
-    assert any("sessions_store_session" in sql for sql in statements[first : first + 4])
+    end = statements.index("COMMIT", first)
+    within = statements[first:end]
+    assert any("sessions_store_session" in sql for sql in within)
+    assert any("tokens_refreshtoken" in sql for sql in within)
+    assert any("audit_authevent" in sql and "login_succeeded" in sql for sql in within)
+    assert not any("audit_authevent" in sql for sql in statements[end:])
+
+
+def test_a_login_is_twelve_statements(api, user):
+    api.login(user.email)
+    with CaptureQueriesContext(connection) as queries:
+        assert api.login(user.email).status_code == 200
+
+    # The user, the lockout's count and clear, then one transaction: BEGIN, SET LOCAL,
+    # last_login, the session, its outbox row, the roles, the refresh token, the audit row,
+    # COMMIT.
+    assert len(queries.captured_queries) == 12, [q["sql"][:60] for q in queries]
 
 
 def test_a_failed_login_is_audited_with_a_synchronous_commit(api, user):
