@@ -13,13 +13,17 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import bench.servers
 from bench.config import CSRF, PASSWORD, ROOT, VAR, bench_env
 from bench.seed import raw_refresh, recreate_database, seed_users, write_self_tokens
 from bench.servers import Gunicorn
 
 USERS = 16
+CONCURRENCY = 16
+CONCURRENT_REQUESTS = 100
 
 
 def rollup(pid: int) -> dict:
@@ -44,7 +48,7 @@ def rollup(pid: int) -> dict:
 
 
 def request(method: str, path: str, cookies: str = "", body: dict | None = None):
-    conn = http.client.HTTPConnection("127.0.0.1", int(os.environ["BENCH_PORT"]), timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", bench.servers.PORT, timeout=30)
     headers = {"Host": "127.0.0.1"}
     if cookies or method == "POST":
         headers["Cookie"] = f"csrftoken={CSRF}" + (f"; {cookies}" if cookies else "")
@@ -84,8 +88,6 @@ def main() -> int:
     write_self_tokens(USERS, tokens)
     access = tokens.read_text().split()
 
-    import bench.servers
-
     bench.servers.PORT = int(env["BENCH_PORT"])
     rows = []
     with Gunicorn(env, 1) as server:
@@ -100,6 +102,16 @@ def main() -> int:
         for i in range(5):
             request("POST", "/auth/refresh/", cookies=f"refresh_token={raw_refresh(i)}")
         rows.append(("5 x refresh", rollup(pid)))
+
+        # Every request thread of the worker busy at once: each may get a malloc arena.
+        def burst(k: int) -> None:
+            for j in range(CONCURRENT_REQUESTS):
+                token = access[(k + j) % len(access)]
+                request("GET", "/auth/self/", cookies=f"access_token={token}")
+
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            list(pool.map(burst, range(CONCURRENCY)))
+        rows.append((f"{CONCURRENCY} clients x {CONCURRENT_REQUESTS} /auth/self/", rollup(pid)))
         for i in range(5):
             request(
                 "POST",
@@ -110,11 +122,9 @@ def main() -> int:
         for token in access[:10]:
             request("GET", "/auth/self/", cookies=f"access_token={token}")
         rows.append(("10 x /auth/self/ again", rollup(pid)))
-    print(f"{'phase':32} {'RSS':>6} {'peak':>6} {'anon':>6} {'file':>6} {'shared':>6}  (MB)")
+    print(f"{'phase':34} {'RSS':>6} {'peak':>6} {'anon':>6} {'file':>6} {'shared':>6}  (MB)")
     for name, r in rows:
-        print(
-            f"{name:32} {r['rss']:6} {r['peak']:6} {r['anon']:6} {r['file']:6} {r['shared']:6}"
-        )
+        print(f"{name:34} {r['rss']:6} {r['peak']:6} {r['anon']:6} {r['file']:6} {r['shared']:6}")
     return 0
 
 
