@@ -21,6 +21,9 @@ RUN pip install .
 # --- runtime ----------------------------------------------------------------------------
 FROM python:3.11-slim
 
+# No MALLOC_ARENA_MAX: with it the argon2 buffer shares a malloc arena with the request
+# threads and a worker ends up holding two (18 MB more, docs/performance.md#memory). The
+# bench's gunicorn gets this same environment (bench/config.py).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -31,6 +31,9 @@ def bench_env(workers: int) -> dict:
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/authsvc_bench"
     )
     return {
+        # The Dockerfile's environment (its ENV lines), then the bench's own.
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
         "DJANGO_SETTINGS_MODULE": "authsvc.settings.production",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "bench-only-key-never-deployed-8c1f0e2d7b6a5c4e3d2f1a0b9c8d7e6f",

@@ -1,12 +1,13 @@
 """QR codes drawn here, as SVG: sending an otpauth URI to a chart service would hand the
-TOTP secret to a third party."""
+TOTP secret to a third party. segno is imported on the first QR code a worker draws: only
+the 2FA setup needs it (docs/performance.md, "Memory")."""
 
 import io
 
-import segno
-
 
 def qr_svg(data: str) -> str:
+    import segno
+
     buffer = io.BytesIO()
     segno.make(data, error="m").save(
         buffer,

@@ -1,24 +1,16 @@
 """The WebAuthn checks the passkey flows share (accounts/passkeys/services.py): options in
 py_webauthn's JSON form, an assertion verified against its stored credential with the
-signature counter judged (clone detection), and the events of a refused one."""
+signature counter judged (clone detection), and the events of a refused one.
+
+py_webauthn (with pyasn1, pyOpenSSL and its attestation formats, about 5 MB of a worker) is
+imported inside the functions that use it: most requests never touch a passkey, so a
+worker loads it on its first ceremony (docs/performance.md, "Memory")."""
 
 import json
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from webauthn import (
-    generate_authentication_options,
-    options_to_json,
-    verify_authentication_response,
-)
-from webauthn.helpers import base64url_to_bytes
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    UserVerificationRequirement,
-)
 
 from accounts.exceptions import InvalidCredential, MfaNotEnabled
 from accounts.passkeys.challenge import CHALLENGE_TTL_SECONDS, challenge_issue
@@ -32,12 +24,16 @@ CREDENTIAL_MAX_CHARS = 16_384
 
 
 def options_json(options) -> dict:
+    from webauthn import options_to_json
+
     # py_webauthn's own JSON form: binary fields as base64url, camelCase names, what
     # PublicKeyCredential.parseCreationOptionsFromJSON() and friends take.
     return json.loads(options_to_json(options))
 
 
-def descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
+def descriptor(passkey: Passkey):
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
     return PublicKeyCredentialDescriptor(
         id=bytes(passkey.credential_id),
         transports=[AuthenticatorTransport(t) for t in passkey.transports],
@@ -62,6 +58,8 @@ def credential_id_of(credential: dict) -> bytes:
     raw_id = credential.get("rawId") or credential.get("id")
     if not isinstance(raw_id, str) or len(raw_id) > 1400:
         raise ValueError("rawId")
+    from webauthn.helpers import base64url_to_bytes
+
     return base64url_to_bytes(raw_id)
 
 
@@ -70,6 +68,10 @@ def assertion_check(
 ) -> Checked:
     """Verify an assertion against the stored credential and move its counter on, under
     the credential's row lock so two uses of a cloned key cannot both pass."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         credential_id = credential_id_of(credential)
     except (TypeError, ValueError):
@@ -136,6 +138,9 @@ def assertion_refused(
 
 
 def user_request_options(*, user_id, purpose: str, session_id: str = "") -> dict:
+    from webauthn import generate_authentication_options
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     passkeys = list(Passkey.objects.filter(user_id=user_id))
     if not passkeys:
         raise MfaNotEnabled("This account has no passkey.")

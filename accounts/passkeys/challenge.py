@@ -12,8 +12,6 @@ import json
 import secrets
 from datetime import datetime, timedelta
 
-from webauthn.helpers import base64url_to_bytes
-
 from accounts.exceptions import InvalidCredential
 from accounts.passkeys.models import PasskeyChallenge
 from authsvc import clock
@@ -43,6 +41,8 @@ def challenge_issue(*, purpose: str, user_id=None, session_id: str = "") -> byte
 def answered_challenge(credential) -> bytes:
     """The challenge a credential's `clientDataJSON` says it answers (not yet trusted: the
     library compares it with the issued one and checks the signature over it)."""
+    from webauthn.helpers import base64url_to_bytes  # on first use: docs/performance.md, "Memory"
+
     try:
         client_data = credential["response"]["clientDataJSON"]
         if not isinstance(client_data, str) or len(client_data) > _CLIENT_DATA_MAX_CHARS:

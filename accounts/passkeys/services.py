@@ -1,26 +1,14 @@
 """The passkey flows: register one, sign in with one (discoverable credentials, user
 verification required), finish a password login with one as the second factor, rename and
 delete. The API views, the pages and the admin call these; py_webauthn checks each answer
-against the relying party (AUTHSVC_WEBAUTHN_RP_ID, AUTHSVC_WEBAUTHN_ORIGINS).
+against the relying party (AUTHSVC_WEBAUTHN_RP_ID, AUTHSVC_WEBAUTHN_ORIGINS), imported
+inside the functions that use it (accounts/passkeys/ceremony.py says why).
 """
 
 import unicodedata
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    verify_registration_response,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    CredentialDeviceType,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from accounts.bans import user_may_log_in
 from accounts.exceptions import (
@@ -62,7 +50,6 @@ PASSKEY_METHOD = "passkey"
 NAME_MAX_LENGTH = 64
 # Bounds the exclude list of the registration options and the admin's inline.
 MAX_PASSKEYS_PER_USER = 20
-_KNOWN_TRANSPORTS = frozenset(transport.value for transport in AuthenticatorTransport)
 
 
 def user_has_passkey(user_id) -> bool:
@@ -87,6 +74,13 @@ def passkey_registration_options(*, user_id, session_id: str) -> dict:
     """Creation options for a new passkey of the signed-in user: user verification
     required, a resident (discoverable) key preferred, the user's passkeys excluded so one
     authenticator does not register twice. The challenge is bound to this session."""
+    from webauthn import generate_registration_options
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     user = User.objects.get(pk=user_id)
     existing = list(Passkey.objects.filter(user=user))
     if len(existing) >= MAX_PASSKEYS_PER_USER:
@@ -118,6 +112,10 @@ def passkey_register(
 ) -> Passkey:
     """Verify the authenticator's answer to this session's registration options and keep
     the credential; CredentialRejected otherwise (the challenge is spent either way)."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import WebAuthnException
+    from webauthn.helpers.structs import AuthenticatorTransport, CredentialDeviceType
+
     credential = credential_shape(credential, CredentialRejected)
     name = name_clean(name) if name is not None else None
     challenge = challenge_consume(
@@ -142,7 +140,8 @@ def passkey_register(
         )  # fmt: skip
         raise CredentialRejected() from exc
     transports = credential.get("response", {}).get("transports") or []
-    transports = [t for t in transports if isinstance(t, str) and t in _KNOWN_TRANSPORTS]
+    known = {transport.value for transport in AuthenticatorTransport}
+    transports = [t for t in transports if isinstance(t, str) and t in known]
     try:
         with transaction.atomic():
             user = User.objects.select_for_update().get(pk=user_id)
@@ -195,6 +194,9 @@ def passkey_register(
 def passkey_login_options() -> dict:
     """Request options for a discoverable credential: no allowCredentials (the browser
     offers the passkeys it holds for the RP id), user verification required."""
+    from webauthn import generate_authentication_options
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     challenge = challenge_issue(purpose=PasskeyChallenge.LOGIN)
     options = generate_authentication_options(
         rp_id=settings.AUTHSVC_WEBAUTHN_RP_ID,

@@ -10,7 +10,12 @@ import requests
 import responses
 from django.contrib.auth.password_validation import CommonPasswordValidator
 
-from accounts.validators import _BREACHED_LIST, breached_offline
+from accounts.validators import (
+    _BREACHED_LIST,
+    _breached_fingerprints,
+    _fingerprint,
+    breached_offline,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +48,14 @@ def test_the_shipped_list_holds_100k_breached_passwords():
     assert all(breached_offline(word) for word in words[::997])
     assert breached_offline("PASSWORD")
     assert not breached_offline("correct horse battery staple")
+
+
+def test_the_fingerprints_are_every_listed_password_sorted_once():
+    # Built in sorted runs merged (accounts/validators.py); bisect needs exactly this.
+    with gzip.open(_BREACHED_LIST, "rt") as lines:
+        expected = sorted({_fingerprint(line.rstrip("\n")) for line in lines})
+
+    assert list(_breached_fingerprints()) == expected
 
 
 def test_a_breached_password_is_refused(api):

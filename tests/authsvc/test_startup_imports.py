@@ -1,0 +1,64 @@
+"""A worker loads what most requests need, not what a few routes do (docs/performance.md,
+"Memory"): the modules imported only on first use stay out of a freshly loaded app, and are
+there once their route has run."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Imported inside the functions that use them: py_webauthn (with pyasn1 and pyOpenSSL) by
+# the passkey ceremonies, segno by the 2FA setup's QR code.
+ON_FIRST_USE = ["webauthn", "pyasn1", "OpenSSL", "segno"]
+
+PROBE = """
+import json, sys
+from authsvc.wsgi import application  # what gunicorn loads: settings, apps, middleware
+from django.urls import get_resolver
+
+get_resolver().url_patterns  # every route's module, as the first request loads them
+loaded = {name: name in sys.modules for name in %r}
+from accounts.mfa.qr import qr_svg
+
+qr_svg("otpauth://totp/authsvc:probe?secret=JBSWY3DPEHPK3PXP")
+from accounts.passkeys.services import passkey_login_options
+
+try:
+    passkey_login_options()
+except Exception:  # noqa: BLE001 - no database here: the import is what is probed
+    pass
+used = {name: name in sys.modules for name in %r}
+print(json.dumps({"loaded": loaded, "used": used}))
+"""
+
+
+def test_route_specific_modules_load_on_first_use(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "authsvc.settings.production",
+            "DJANGO_SECRET_KEY": "startup-imports-test-key-0123456789abcdef0123456789abcdef",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/probe.sqlite3",
+            "AUTHSVC_KEYS_DIR": str(tmp_path / "keys"),
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE % (ON_FIRST_USE, ON_FIRST_USE)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["loaded"] == dict.fromkeys(ON_FIRST_USE, False)
+    # The probe itself works: the same names are found once their routes ran.
+    assert report["used"] == dict.fromkeys(ON_FIRST_USE, True)
