@@ -37,8 +37,9 @@ class PreparedFirst:
         # The database `.first()` would read: the router's choice for the model (a plain
         # query gives it no hints).
         alias = router.db_for_read(self._model)
-        # The settings of the alias, not only its name: a test may point it elsewhere.
-        key = (alias, id(connections[alias].settings_dict))
+        # The database's kind too, not only the alias's name: the SQL is its dialect, and a
+        # test may point an alias at another kind of database.
+        key = (alias, connections[alias].vendor)
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compile(self._build(_MARKER), alias)
