@@ -69,8 +69,19 @@ def test_refresh_is_three_statements_and_one_store_round_trip(logged_in, redis_c
     # 0.1 ms a refresh, for `make run` testing what production runs.)
     assert statements(queries) == heads(_MARK_USED_SQL, _SUCCESSOR_INSERT_SQL, _SESSION_EXTEND_SQL)
     # The session store: one script. Before it, the two rate-limit counters (per IP,
-    # per session), each a SET NX that starts a window (then also an INCR inside one).
-    assert redis_calls == ["SET", "SET", "EVALSHA"]
+    # per session), one script each, which starts a window or counts in it.
+    assert redis_calls == ["EVALSHA", "EVALSHA", "EVALSHA"]
+
+
+def test_a_refresh_inside_its_limits_windows_is_three_redis_commands_too(logged_in, redis_calls):
+    # The counters' windows are open now: django-ratelimit's add-then-incr was two round
+    # trips a counter here, five commands a refresh; the counting script keeps it at one.
+    assert logged_in.post_json("/auth/refresh/").status_code == 200
+    redis_calls.clear()
+
+    assert logged_in.post_json("/auth/refresh/").status_code == 200
+
+    assert redis_calls == ["EVALSHA", "EVALSHA", "EVALSHA"]
 
 
 def test_a_lost_answer_retried_is_three_statements_too(api, user, clock):
