@@ -126,14 +126,20 @@ def user_authenticate(*, email: str, password: str, client: ClientInfo) -> User:
     email = normalize_email(email)
     user = _USER_FOR_LOGIN.first(email)
     password_verify(user=user, email=email, password=password, client=client)
+    # Only after the right password: a wrong one must not reveal that the account exists.
+    user_login_allowed(user, client=client)
+    return user
+
+
+def user_login_allowed(user: User, *, client: ClientInfo) -> None:
+    """AccountDisabled or EmailNotVerified for a user whose first factor was just proven
+    (password, passkey) but who may not sign in; every login checks this only then."""
     if not user_may_log_in(user):
-        # Only after the right password: a wrong one must not reveal that the account exists.
         events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
         raise AccountDisabled()
     if settings.AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL and not user.email_verified:
         events.record("login_refused", user_id=str(user.pk), client=client, reason="unverified")
         raise EmailNotVerified()
-    return user
 
 
 def password_verify(

@@ -14,7 +14,6 @@ from accounts.bans import user_may_log_in
 from accounts.exceptions import (
     AccountDisabled,
     CredentialRejected,
-    EmailNotVerified,
     InvalidCredential,
     InvalidRequest,
     PasskeyNotFound,
@@ -33,6 +32,7 @@ from accounts.passkeys.ceremony import (
 )
 from accounts.passkeys.challenge import CHALLENGE_TTL_SECONDS, challenge_consume, challenge_issue
 from accounts.passkeys.models import Passkey, PasskeyChallenge
+from accounts.services import user_login_allowed
 from audit import events
 from authsvc import clock
 from authsvc.http import ClientInfo
@@ -223,13 +223,8 @@ def passkey_login(*, credential, client: ClientInfo) -> IssuedTokens:
         raise InvalidCredential()
     passkey = checked.passkey
     user = passkey.user
-    if not user_may_log_in(user):
-        # Only after a valid assertion: an unknown key must not learn about the account.
-        events.record("login_refused", user_id=str(user.pk), client=client, reason="disabled")
-        raise AccountDisabled()
-    if settings.AUTHSVC_LOGIN_REQUIRES_VERIFIED_EMAIL and not user.email_verified:
-        events.record("login_refused", user_id=str(user.pk), client=client, reason="unverified")
-        raise EmailNotVerified()
+    # Only after a valid assertion: an unknown key must not learn about the account.
+    user_login_allowed(user, client=client)
     amr = [passkey.amr, MFA_AMR]
     issued = session_start(user=user, client=client, amr=amr)
     events.record(
