@@ -85,7 +85,13 @@ class PasskeyRegisterView(APIView):
         summary="Finish registering a passkey",
         request=PasskeyRegisterSerializer,
         responses={
-            201: OpenApiResponse(PasskeyCreatedSerializer, description="Registered."),
+            201: OpenApiResponse(
+                PasskeyCreatedSerializer,
+                description=(
+                    "Registered. When it is the account's first second factor (no passkey "
+                    "or authenticator app before), the user's other sessions end."
+                ),
+            ),
             400: error(
                 f"{INVALID_CREDENTIAL} Also a passkey registered already. `invalid_request`: "
                 "no `credential`, or a `name` that is blank or too long.",
@@ -165,9 +171,10 @@ class PasskeyViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, GenericVie
         operation_id="passkeyDelete",
         summary="Delete a passkey",
         description=(
-            "The passkey no longer signs in. Deleting the last one is allowed: the password "
-            "(and an authenticator app, if any) remain. Needs a recently authenticated "
-            "session (`403 reauth_required`: see `POST /auth/reauth/`)."
+            "The passkey no longer signs in, and the user's other sessions end (a passkey "
+            "is deleted because its device was lost). Deleting the last one is allowed: the "
+            "password (and an authenticator app, if any) remain. Needs a recently "
+            "authenticated session (`403 reauth_required`: see `POST /auth/reauth/`)."
         ),
         responses={
             204: OpenApiResponse(description="Deleted."),

@@ -232,7 +232,13 @@ def passkey_delete(request, passkey_id):
         messages.error(request, message_for(exc))
         return see_other("/account/#passkeys")
     passkey_services.passkey_delete(passkey=passkey, client=client_info(request), sid=user.sid)
-    messages.success(request, _("The passkey is deleted. Your password still signs you in."))
+    messages.success(
+        request,
+        _(
+            "The passkey is deleted; your other sessions are signed out. Your password still "
+            "signs you in."
+        ),
+    )
     return see_other("/account/#passkeys")
 
 

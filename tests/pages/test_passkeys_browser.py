@@ -175,7 +175,7 @@ def test_register_sign_in_clone_second_factor_and_delete(server, make_user):
 
         # Delete it on /account/ (the login just proved two factors: no step-up page).
         submit(driver, f"/account/passkeys/{passkey.pk}/delete/")
-        wait_until(lambda: "The passkey is deleted." in text(driver), what="the deleted notice")
+        wait_until(lambda: "The passkey is deleted;" in text(driver), what="the deleted notice")
         assert not Passkey.objects.filter(user=user).exists()
         assert AuthEvent.objects.filter(type="passkey_deleted", user=user).exists()
 
