@@ -6,7 +6,6 @@ workers and threads as authsvc's."""
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from bench.config import PASSWORD, PORT, REFRESH_CHAINS, ROOT, VAR, log
 from bench.seed import recreate_database
+from bench.servers import stop_group
 
 PEER = ROOT / "bench" / "peer"
 VENV = VAR / "peer-venv"
@@ -157,11 +157,5 @@ class Peer:
         raise RuntimeError("the peer's gunicorn did not become ready in 60 s")
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc)
         self.logfile.close()

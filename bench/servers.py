@@ -16,6 +16,17 @@ from bench.config import (
 )
 
 
+def stop_group(proc: subprocess.Popen | None) -> None:
+    """SIGTERM a server started in its own process group, SIGKILL it after 15 s."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class Purge:
     """`manage.py purge_expired` in the background, the way cron would run it."""
 
@@ -123,11 +134,5 @@ class Gunicorn:
         return out
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc)
         self.logfile.close()
