@@ -22,8 +22,15 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # the whole hash inside argon2 while every other request waits for a free worker. Keep
 # threads above those 4; each thread may hold one PostgreSQL connection (CONN_MAX_AGE), so
 # PostgreSQL needs workers x threads connections per instance (16 by default).
-worker_class = "gthread"
+worker_class = "authsvc.workers.ThreadWorker"  # gthread, handing its socket over (below)
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# A listening socket per worker, so the kernel spreads new connections evenly over the
+# workers: with one shared socket, a client opening its connections at once (the proxy's
+# pool) could have all of them on one worker while another idled. authsvc.workers hands a
+# stopping worker's socket over at once (its share goes to the others meanwhile); with one
+# worker there is no other to hand over to, so it keeps gunicorn's shared socket, which
+# queues connections while the worker restarts.
+reuse_port = workers > 1
 
 # A request waits on PostgreSQL at most about AUTHSVC_DB_TIMEOUT_SECONDS (5) per round trip,
 # then answers 503: the worker timeout stays far above that, so a partition never has

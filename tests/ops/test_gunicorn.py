@@ -78,8 +78,10 @@ def test_gunicorn_takes_every_setting_the_file_names(tmp_path):
 
     assert settings["bind"] == "['0.0.0.0:8000']"
     assert settings["workers"] == "2"
-    # Threaded workers around a bounded hashing pool (docs/performance.md#the-worker-model).
-    assert settings["worker_class"] == "gthread"
+    # Threaded workers around a bounded hashing pool (docs/performance.md#the-worker-model),
+    # each on a listening socket of its own, handed over when it stops (authsvc/workers.py).
+    assert settings["worker_class"] == "authsvc.workers.ThreadWorker"
+    assert settings["reuse_port"] == "True"
     assert settings["threads"] == "8"
     assert settings["timeout"] == "30"
     assert settings["graceful_timeout"] == "20"
@@ -108,6 +110,9 @@ def test_the_environment_sizes_it_and_cannot_widen_trust(tmp_path):
     )
     assert settings["workers"] == "4"
     assert settings["threads"] == "16"
+    assert settings["reuse_port"] == "True"
+    # One worker has no other to hand its socket over to: gunicorn's shared socket.
+    assert resolved(tmp_path, GUNICORN_WORKERS="1")["reuse_port"] == "False"
     assert settings["bind"] == "['127.0.0.1:9000']"
     assert settings["forwarded_allow_ips"] == "['127.0.0.1', '::1']"
 
@@ -205,3 +210,99 @@ def test_each_thread_logs_its_own_requests_id(tmp_path):
                 logged[entry["message"].rsplit(" ", 1)[1]] = entry["request_id"]
     assert len(set(sent.values())) == 64
     assert logged == sent
+
+
+def _workers(master: int) -> list[int]:
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:  # the parent's pid
+            workers.append(int(stat.parent.name))
+    return sorted(workers)
+
+
+def _connections(pid: int, port: int) -> int:
+    """How many established connections to `port` the process holds."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] == "01" and fields[9] in inodes:
+            count += 1
+    return count
+
+
+def _two_workers(tmp_path) -> LiveServer:
+    return LiveServer(
+        database_url=database_url(),
+        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+        keys_dir=str(tmp_path / "keys"),
+        log=tmp_path / "gunicorn.log",
+        gunicorn_args=("-c", "gunicorn.conf.py"),
+        GUNICORN_WORKERS="2",
+    )
+
+
+def _healthz(port: int, *, timeout: float) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as client:
+        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        return _response(client)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_connections_opened_at_once_spread_over_the_workers(tmp_path):
+    # A proxy opening its pool at once: with one shared socket the first worker awake
+    # could take every connection; with a socket per worker the kernel spreads them.
+    with _two_workers(tmp_path) as server:
+        workers = _workers(server.process.pid)
+        assert len(workers) == 2
+        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(16)]
+        for client in clients:
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for client in clients:
+            client.settimeout(10)
+            assert client.recv(65536).startswith(b"HTTP/1.1 200")
+        held = [_connections(pid, server.port) for pid in workers]
+        for client in clients:
+            client.close()
+    # 16 connections hashed over two sockets: one side with fewer than 3 is a 1-in-300 draw.
+    assert sum(held) == 16
+    assert min(held) >= 3, held
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopping_worker_hands_its_socket_over_at_once(tmp_path):
+    with _two_workers(tmp_path) as server:
+        stopping, other = _workers(server.process.pid)
+        # A connection that never sends a request keeps its worker draining for the
+        # keep-alive timeout (5 s) after it is told to stop.
+        idle = []
+        while _connections(stopping, server.port) == 0:
+            assert len(idle) < 64
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=10))
+            time.sleep(0.05)
+        os.kill(stopping, signal.SIGTERM)
+        time.sleep(0.5)
+        assert Path(f"/proc/{stopping}").exists()  # still draining
+        # Meanwhile every new connection is served, at once: none waits on the stopping
+        # worker's socket for it to close.
+        started = time.monotonic()
+        answers = [_healthz(server.port, timeout=2) for _ in range(20)]
+        elapsed = time.monotonic() - started
+        assert Path(f"/proc/{stopping}").exists()
+        for client in idle:
+            client.close()
+    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers), answers
+    assert elapsed < 2
+    assert other != stopping
