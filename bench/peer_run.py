@@ -119,6 +119,9 @@ class Peer:
                 "gthread",
                 "--threads",
                 str(self.threads),
+                # As authsvc's gunicorn.conf.py: a listening socket per worker, so that
+                # both spread the bench's connections over their workers alike.
+                "--reuse-port",
                 "--bind",
                 f"127.0.0.1:{PEER_PORT}",
                 "--access-logfile",
