@@ -10,6 +10,16 @@ class GoogleOAuth2(_GoogleOAuth2, BaseOAuth2PKCE):
 
     PKCE_DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
+    def __init__(self, strategy=None, redirect_uri=None):
+        if strategy is None:
+            # Django's get_backends() builds the backend without a strategy; social-core
+            # would take the default that social_django's ready() no longer sets
+            # (accounts/social/apps.py), so it gets the strategy that default would be.
+            from social_django.utils import load_strategy
+
+            strategy = load_strategy()
+        super().__init__(strategy, redirect_uri)
+
     def get_key_and_secret(self) -> tuple[str, str]:
         # One source for the credentials: the contract's environment variables.
         return settings.GOOGLE_OAUTH_CLIENT_ID, settings.GOOGLE_OAUTH_CLIENT_SECRET

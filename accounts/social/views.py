@@ -20,7 +20,6 @@ from social_core.exceptions import (
     AuthSessionError,
     SocialAuthBaseException,
 )
-from social_django.utils import load_backend, load_strategy
 
 from accounts.mfa.challenge import Challenge
 from accounts.mfa.cookies import set_challenge_cookie
@@ -31,7 +30,6 @@ from accounts.social.exceptions import (
     GoogleFlowFailed,
     GoogleNotConfigured,
 )
-from accounts.social.strategy import flow_state_clear, flow_state_save
 from authsvc.api import APIView
 from authsvc.errors import ServiceError, database_unavailable, error_body
 from authsvc.http import client_info, get_only
@@ -50,6 +48,10 @@ def _configured() -> bool:
 
 
 def _backend(request):
+    # social-auth's strategy, with python3-openid's discovery and defusedxml under it,
+    # loads on a worker's first Google flow (docs/performance.md, "Memory").
+    from social_django.utils import load_backend, load_strategy
+
     redirect_uri = settings.GOOGLE_OAUTH_REDIRECT_URI or request.build_absolute_uri(
         reverse("google-callback")
     )
@@ -85,6 +87,8 @@ def google_link_start(request, *, user_id, sid: str, respond):
         raise GoogleNotConfigured()
     if services.google_linked_email(user_id=user_id) is not None:
         raise GoogleAlreadyLinked()
+    from accounts.social.strategy import flow_state_save
+
     strategy, backend = _backend(request)
     url = backend.auth_url()
     strategy.session[_LINK_KEY] = {"user": str(user_id), "sid": sid}
@@ -120,6 +124,8 @@ def google_start(request):
     cookie."""
     if not _configured():
         return _not_configured()
+    from accounts.social.strategy import flow_state_save
+
     strategy, backend = _backend(request)
     strategy.session.pop(_LINK_KEY)  # a login never completes an earlier link attempt
     response = HttpResponseRedirect(backend.auth_url())
@@ -194,6 +200,8 @@ def google_callback(request):
         else:
             logger.exception("Google login failed unexpectedly")
             response = HttpResponseRedirect(_return_url(error="server_error"))
+    from accounts.social.strategy import flow_state_clear
+
     # The flow's state is single-use, whatever happened.
     flow_state_clear(response)
     return response

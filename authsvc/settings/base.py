@@ -44,7 +44,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "social_django",
+    # social_django, without the strategy it builds at start (accounts/social/apps.py).
+    "accounts.social.apps.SocialAuthConfig",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",

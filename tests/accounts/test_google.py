@@ -409,3 +409,18 @@ def test_a_ban_refuses_google_logins_until_it_ends(client_factory, google, clock
     browser = client_factory()
     assert landing(google_login(browser, google, sub="g-11", email="gina@example.com"))[1] == {}
     assert access_claims(browser)["sub"] == str(gina.pk)
+
+
+def test_a_backend_django_builds_without_a_strategy_gets_the_flow_cookie_one():
+    # Django's get_backends() (the admin's permission checks) builds every backend with no
+    # argument; social_django's ready() no longer sets social-core's default strategy
+    # (accounts/social/apps.py), so the backend builds the one that default would be.
+    from django.contrib.auth import get_backends
+
+    from accounts.social.backends import GoogleOAuth2
+    from accounts.social.strategy import FlowCookieStrategy
+
+    (backend,) = [b for b in get_backends() if isinstance(b, GoogleOAuth2)]
+    assert isinstance(backend.strategy, FlowCookieStrategy)
+    assert backend.strategy.session == {}
+    assert backend.data == {}

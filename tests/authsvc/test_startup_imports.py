@@ -11,8 +11,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # Imported inside the functions that use them: py_webauthn (with pyasn1 and pyOpenSSL) by
-# the passkey ceremonies, segno by the 2FA setup's QR code.
-ON_FIRST_USE = ["webauthn", "pyasn1", "OpenSSL", "segno"]
+# the passkey ceremonies, segno by the 2FA setup's QR code, social-auth's strategy (with
+# python3-openid's discovery and defusedxml) by the Google flows.
+ON_FIRST_USE = [
+    "webauthn",
+    "pyasn1",
+    "OpenSSL",
+    "segno",
+    "social_django.strategy",
+    "social_core.store",
+    "openid.consumer",
+    "defusedxml",
+]
 
 PROBE = """
 import json, sys
@@ -30,8 +40,19 @@ try:
     passkey_login_options()
 except Exception:  # noqa: BLE001 - no database here: the import is what is probed
     pass
+from django.db import connection
+from django.test import RequestFactory
+from social_django.models import Nonce
+
+from accounts.social.views import google_start
+
+with connection.schema_editor() as editor:  # the one table Google's start writes (its state)
+    editor.create_model(Nonce)
+request = RequestFactory().get("/auth/google/")
+request.session = {}  # SessionMiddleware's, in a served request
+google = google_start(request).status_code
 used = {name: name in sys.modules for name in %r}
-print(json.dumps({"loaded": loaded, "used": used}))
+print(json.dumps({"loaded": loaded, "used": used, "google": google}))
 """
 
 
@@ -47,6 +68,9 @@ def test_route_specific_modules_load_on_first_use(tmp_path):
             "DJANGO_SECRET_KEY": "startup-imports-test-key-0123456789abcdef0123456789abcdef",
             "DATABASE_URL": f"sqlite:///{tmp_path}/probe.sqlite3",
             "AUTHSVC_KEYS_DIR": str(tmp_path / "keys"),
+            "GOOGLE_OAUTH_CLIENT_ID": "probe.apps.googleusercontent.com",
+            "GOOGLE_OAUTH_CLIENT_SECRET": "probe-secret",
+            "GOOGLE_OAUTH_REDIRECT_URI": "https://auth.example.com/auth/google/callback/",
         }
     )
     result = subprocess.run(
@@ -62,3 +86,5 @@ def test_route_specific_modules_load_on_first_use(tmp_path):
     assert report["loaded"] == dict.fromkeys(ON_FIRST_USE, False)
     # The probe itself works: the same names are found once their routes ran.
     assert report["used"] == dict.fromkeys(ON_FIRST_USE, True)
+    # Google's start, the first use of its strategy in this worker, still redirects there.
+    assert report["google"] == 302
