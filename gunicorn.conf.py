@@ -40,10 +40,14 @@ timeout = 30
 graceful_timeout = 20
 # Idle keep-alive connections from the proxy in front.
 keepalive = 5
-# Recycle each worker after about this many requests (the jitter keeps them from restarting
-# together), so a slow leak in any dependency cannot grow without bound.
-max_requests = 10000
-max_requests_jitter = 1000
+# A slow leak in any dependency cannot grow a worker without bound: past
+# GUNICORN_MAX_WORKER_MEMORY_MB (256) of resident memory, read every 256 requests, a worker
+# finishes its requests and gunicorn starts another (authsvc/workers.py). A request count
+# alone had to be low to catch a leak, and restarted every worker every few seconds at
+# thousands of requests a second; it stays as a backstop (the jitter keeps workers from
+# restarting together).
+max_requests = 1_000_000
+max_requests_jitter = 100_000
 
 # Each worker imports the app itself (no preload_app): the app opens database and Redis
 # connections, and may start threads, at import; forked from a master that had loaded it,
@@ -79,6 +83,9 @@ control_socket_disable = True
 # script does not put the project on sys.path before reading this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from authsvc.logs import ACCESS_LOG_FORMAT, gunicorn_logconfig  # noqa: E402
+from authsvc.workers import max_worker_memory_mb  # noqa: E402
+
+max_worker_memory_mb()  # refuses a bad GUNICORN_MAX_WORKER_MEMORY_MB before any worker starts
 
 logconfig_dict = gunicorn_logconfig()
 access_log_format = ACCESS_LOG_FORMAT

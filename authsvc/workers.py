@@ -1,24 +1,93 @@
-"""The gunicorn worker authsvc runs (gunicorn.conf.py): gunicorn's threaded worker, which
-with `reuse_port` hands its listening socket over when it stops.
+"""The gunicorn worker authsvc runs (gunicorn.conf.py): gunicorn's threaded worker, with
+two changes: with `reuse_port` it hands its listening socket over when it stops, and it
+restarts itself when its memory has grown past `GUNICORN_MAX_WORKER_MEMORY_MB`.
 
-With `reuse_port` each worker listens on a socket of its own, all bound to the same port,
-and the kernel spreads new connections over them by their addresses' hash. With one shared
-socket, whichever worker woke first accepted: a client opening its connections at once (a
-proxy's pool, a load generator) often had every one of them on one worker, for as long as
-it kept them alive, while the other worker's core idled (docs/performance.md#the-worker-model).
+**A socket per worker.** With `reuse_port` each worker listens on a socket of its own, all
+bound to the same port, and the kernel spreads new connections over them by their
+addresses' hash. With one shared socket, whichever worker woke first accepted: a client
+opening its connections at once (a proxy's pool, a load generator) often had every one of
+them on one worker, for as long as it kept them alive, while the other worker's core idled
+(docs/performance.md#the-worker-model). The cost of a socket per worker is at its stop
+(recycling, a reload, a deploy): the kernel keeps sending the stopping worker's share of
+new connections to its socket until it is closed, and gunicorn closes it only once the last
+request has drained, seconds later, resetting whatever had queued meanwhile. This worker
+accepts what is already queued and closes its sockets as soon as it starts stopping, so new
+connections go to the workers that still listen.
 
-The cost of a socket per worker is at its stop (recycling after `max_requests`, a reload, a
-deploy): the kernel keeps sending the stopping worker's share of new connections to its
-socket until it is closed, and gunicorn closes it only once the last request has drained,
-seconds later, resetting whatever had queued meanwhile. This worker accepts what is already
-queued and closes its sockets as soon as it starts stopping, so new connections go to the
-workers that still listen.
+**Recycling by memory.** A slow leak in any dependency must not grow a worker without
+bound. Counting requests (`max_requests`) catches one only if the count is low, and a low
+count restarts every worker every few seconds at thousands of requests a second: half a
+second of CPU to boot each, its first requests loading what the others have cached. So the
+worker reads its resident size every `MEMORY_CHECK_EVERY` requests and, past the limit,
+finishes its requests and exits (gunicorn starts another); `max_requests` stays as a
+backstop far above it.
 """
+
+import os
 
 from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
+MEMORY_CHECK_EVERY = 256  # requests between two reads of /proc/self/statm (a few µs each)
+DEFAULT_MAX_WORKER_MEMORY_MB = 256
+# Below this a worker would be over the limit as soon as it has loaded the app (about
+# 100 MB, 120 once argon2's buffer is in) and restart every MEMORY_CHECK_EVERY requests.
+MIN_MAX_WORKER_MEMORY_MB = 64
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def max_worker_memory_mb(environ=os.environ) -> int:
+    """GUNICORN_MAX_WORKER_MEMORY_MB, checked: gunicorn.conf.py calls this at start, so a
+    bad value stops gunicorn with its message rather than being ignored."""
+    raw = environ.get("GUNICORN_MAX_WORKER_MEMORY_MB", str(DEFAULT_MAX_WORKER_MEMORY_MB))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(
+            f"GUNICORN_MAX_WORKER_MEMORY_MB must be a whole number of MB, not {raw!r}"
+        ) from None
+    if value < MIN_MAX_WORKER_MEMORY_MB:
+        raise ValueError(
+            f"GUNICORN_MAX_WORKER_MEMORY_MB={value} is below {MIN_MAX_WORKER_MEMORY_MB}: a "
+            "worker would restart as soon as it had loaded the app"
+        )
+    return value
+
+
+def resident_bytes() -> int | None:
+    """This process's resident size, None where /proc is not there to tell."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
 
 class ThreadWorker(GunicornThreadWorker):
+    def init_process(self) -> None:
+        self.max_memory_mb = max_worker_memory_mb()
+        self._next_memory_check = MEMORY_CHECK_EVERY
+        super().init_process()  # loads the app, then serves until the worker stops
+
+    def handle_request(self, req, conn):
+        keepalive = super().handle_request(req, conn)
+        if self.nr >= self._next_memory_check:
+            self._next_memory_check = self.nr + MEMORY_CHECK_EVERY
+            self._recycle_if_grown()
+        return keepalive
+
+    def _recycle_if_grown(self) -> None:
+        resident = resident_bytes()
+        if resident is None or resident <= self.max_memory_mb * 1024 * 1024 or not self.alive:
+            return
+        self.log.warning(
+            "Worker %s holds %d MB, over GUNICORN_MAX_WORKER_MEMORY_MB=%d: restarting it "
+            "after its requests",
+            self.pid,
+            resident // (1024 * 1024),
+            self.max_memory_mb,
+        )
+        self.alive = False
+
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled)
         if not enabled and not self.alive and self.cfg.reuse_port and self.sockets:

@@ -60,6 +60,13 @@ def test_check_config_fails_on_a_bad_config(tmp_path):
     bad_value = gunicorn("--check-config", config=broken, tmp_path=tmp_path)
     assert bad_value.returncode != 0
 
+    for limit in ("12", "a lot"):
+        bad_limit = gunicorn(
+            "--check-config", tmp_path=tmp_path, GUNICORN_MAX_WORKER_MEMORY_MB=limit
+        )
+        assert bad_limit.returncode != 0
+        assert "GUNICORN_MAX_WORKER_MEMORY_MB" in bad_limit.stderr + bad_limit.stdout
+
 
 def resolved(tmp_path, **env) -> dict[str, str]:
     """gunicorn's own view of the settings (`--print-config`): name -> value as printed."""
@@ -86,8 +93,9 @@ def test_gunicorn_takes_every_setting_the_file_names(tmp_path):
     assert settings["timeout"] == "30"
     assert settings["graceful_timeout"] == "20"
     assert settings["keepalive"] == "5"
-    assert settings["max_requests"] == "10000"
-    assert settings["max_requests_jitter"] == "1000"
+    # Recycled by memory (authsvc/workers.py); the request count is a backstop.
+    assert settings["max_requests"] == "1000000"
+    assert settings["max_requests_jitter"] == "100000"
     assert settings["preload_app"] == "False"
     assert settings["limit_request_line"] == "4094"
     assert settings["limit_request_fields"] == "100"
@@ -306,3 +314,31 @@ def test_a_stopping_worker_hands_its_socket_over_at_once(tmp_path):
     assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers), answers
     assert elapsed < 2
     assert other != stopping
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_past_its_memory_limit_is_replaced(tmp_path):
+    # A loaded worker holds about 100 MB: with a limit of 64 it is over at its first check,
+    # after 256 requests, and restarts; every request is still answered.
+    log = tmp_path / "gunicorn.log"
+    server = LiveServer(
+        database_url=database_url(),
+        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+        keys_dir=str(tmp_path / "keys"),
+        log=log,
+        gunicorn_args=("-c", "gunicorn.conf.py"),
+        GUNICORN_WORKERS="1",
+        GUNICORN_MAX_WORKER_MEMORY_MB="64",
+    )
+    with server:
+        [first] = _workers(server.process.pid)
+        answers = [_healthz(server.port, timeout=30) for _ in range(300)]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _workers(server.process.pid) in ([first], []):
+            time.sleep(0.2)
+        after = _workers(server.process.pid)
+
+    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
+    assert len(after) == 1 and after != [first]
+    assert f"Worker {first} holds " in log.read_text()
+    assert "over GUNICORN_MAX_WORKER_MEMORY_MB=64: restarting it" in log.read_text()
