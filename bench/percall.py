@@ -90,6 +90,7 @@ def main() -> int:
         "argon2 verify alone": timed(lambda: check_password(password, encoded), 10, 5),
         "POST /auth/login/": timed(login, 10, 5),
     }
+
     def minus(a, b):
         return tuple(x - y for x, y in zip(results[a], results[b], strict=True))
 

@@ -188,6 +188,8 @@ def print_table(results: dict) -> None:
             f" {before.get(w['pid'], w)['rss_mb']} MB before the first login, peak grew"
             f" {grown:.1f} MB while logging in (argon2)"
         )
+    if "worker_restarts" in results:
+        print(f"workers recycled during the run: {results['worker_restarts']}")
     if results.get("comparison"):
         print_comparison(results["comparison"])
     print(

@@ -308,6 +308,7 @@ def main() -> int:
         endpoints.update(isolation(workers, common, chains, chain_file))
         time.sleep(1)  # the last login finishes before the workers are measured
         workers_memory = server.memory()
+        worker_restarts = server.restarts()
         comparison = None if args.no_peer else compare(peer, workers, common, chains, chain_file)
 
     del argon2["encoded"]
@@ -333,6 +334,7 @@ def main() -> int:
         "argon2": argon2,
         "storage": storage,
         "workers": workers_memory,
+        "worker_restarts": worker_restarts,
         "workers_before_login": memory_before_login,
         "purge": purge_info,
         "comparison": comparison,

@@ -83,11 +83,6 @@ class Gunicorn:
                 "30",
                 "--graceful-timeout",
                 "20",
-                # gunicorn.conf.py recycles a worker every ~10,000 requests, a leak guard; at
-                # the bench's thousands of requests a second that is a restart every few
-                # seconds, whose boot would land in whichever phase it falls in.
-                "--max-requests",
-                "0",
             ],
             cwd=ROOT,
             env={**os.environ, **self.env},
@@ -132,6 +127,13 @@ class Gunicorn:
                 }
             )
         return out
+
+    def restarts(self) -> int:
+        """Workers started after the first ones (recycled by gunicorn.conf.py's memory guard
+        or request backstop, or crashed): each boot lands in whichever phase it falls in."""
+        self.logfile.flush()
+        booted = (VAR / "gunicorn.log").read_text().count("Booting worker with pid")
+        return max(0, booted - self.workers)
 
     def __exit__(self, *exc):
         stop_group(self.proc)
