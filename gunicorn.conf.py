@@ -29,8 +29,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # pool) could have all of them on one worker while another idled. authsvc.workers hands a
 # stopping worker's socket over at once (its share goes to the others meanwhile); with one
 # worker there is no other to hand over to, so it keeps gunicorn's shared socket, which
-# queues connections while the worker restarts.
-reuse_port = workers > 1
+# queues connections while the worker restarts; nor with a Unix socket, which the kernel
+# does not spread over several listeners (each worker would replace the last one's file).
+reuse_port = workers > 1 and not bind.startswith("unix:")
 
 # A request waits on PostgreSQL at most about AUTHSVC_DB_TIMEOUT_SECONDS (5) per round trip,
 # then answers 503: the worker timeout stays far above that, so a partition never has

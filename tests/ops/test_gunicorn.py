@@ -121,6 +121,8 @@ def test_the_environment_sizes_it_and_cannot_widen_trust(tmp_path):
     assert settings["reuse_port"] == "True"
     # One worker has no other to hand its socket over to: gunicorn's shared socket.
     assert resolved(tmp_path, GUNICORN_WORKERS="1")["reuse_port"] == "False"
+    unix = resolved(tmp_path, GUNICORN_BIND=f"unix:{tmp_path}/authsvc.sock")
+    assert unix["reuse_port"] == "False"
     assert settings["bind"] == "['127.0.0.1:9000']"
     assert settings["forwarded_allow_ips"] == "['127.0.0.1', '::1']"
 
