@@ -22,7 +22,10 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # the whole hash inside argon2 while every other request waits for a free worker. Keep
 # threads above those 4; each thread may hold one PostgreSQL connection (CONN_MAX_AGE), so
 # PostgreSQL needs workers x threads connections per instance (16 by default).
-worker_class = "authsvc.workers.ThreadWorker"  # gthread, handing its socket over (below)
+# gthread, with authsvc's changes (authsvc/workers.py): routes loaded and the garbage
+# collector's view of them frozen before serving, the socket handed over at a stop (below),
+# and recycling by memory (further below).
+worker_class = "authsvc.workers.ThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # A listening socket per worker, so the kernel spreads new connections evenly over the
 # workers: with one shared socket, a client opening its connections at once (the proxy's

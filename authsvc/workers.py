@@ -31,7 +31,10 @@ count restarts every worker every few seconds at thousands of requests a second:
 second of CPU to boot each, its first requests loading what the others have cached. So the
 worker reads its resident size every `MEMORY_CHECK_EVERY` requests and, past the limit,
 finishes its requests and exits (gunicorn starts another); `max_requests` stays as a
-backstop far above it.
+backstop far above it. A limit below what a worker holds in its steady state (its size once
+loaded, plus argon2's memory cost for each hashing thread, plus some room for its request
+threads) would restart it every few hundred requests: the worker raises such a limit to
+that floor at start, and logs that it did.
 """
 
 import gc
@@ -44,6 +47,9 @@ DEFAULT_MAX_WORKER_MEMORY_MB = 256
 # Below this a worker would be over the limit as soon as it has loaded the app (about
 # 100 MB, 120 once argon2's buffer is in) and restart every MEMORY_CHECK_EVERY requests.
 MIN_MAX_WORKER_MEMORY_MB = 64
+# Room over the loaded size and the hashing buffers for the request threads' own memory
+# (their stacks, PostgreSQL connections and buffers): bench.memory measures 5 to 10 MB.
+REQUEST_THREADS_ROOM_MB = 32
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -83,15 +89,39 @@ def settle() -> None:
     gc.freeze()
 
 
-class ThreadWorker(GunicornThreadWorker):
-    def load_wsgi(self) -> None:
-        super().load_wsgi()
-        settle()
+def steady_memory_mb(loaded_bytes: int) -> int:
+    """What a loaded worker holds once it has served everything: its size now, argon2's
+    memory cost on each of its hashing threads, and room for its request threads."""
+    from django.conf import settings
 
+    hashing = settings.AUTHSVC_HASHING_THREADS * settings.AUTHSVC_ARGON2_MEMORY_KIB // 1024
+    return loaded_bytes // (1024 * 1024) + hashing + REQUEST_THREADS_ROOM_MB
+
+
+class ThreadWorker(GunicornThreadWorker):
     def init_process(self) -> None:
         self.max_memory_mb = max_worker_memory_mb()
         self._next_memory_check = MEMORY_CHECK_EVERY
         super().init_process()  # loads the app, then serves until the worker stops
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        settle()
+        loaded = resident_bytes()
+        if loaded is None:
+            return
+        floor = steady_memory_mb(loaded)
+        if self.max_memory_mb < floor:
+            self.log.warning(
+                "GUNICORN_MAX_WORKER_MEMORY_MB=%d is below what worker %s holds once it has "
+                "hashed passwords (%d MB: loaded, argon2 per hashing thread, request "
+                "threads): using %d",
+                self.max_memory_mb,
+                self.pid,
+                floor,
+                floor,
+            )
+            self.max_memory_mb = floor
 
     def handle_request(self, req, conn):
         keepalive = super().handle_request(req, conn)

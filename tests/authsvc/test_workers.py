@@ -1,11 +1,19 @@
-"""authsvc/workers.py's `settle`: a worker loads every route before it serves, then hides
-what it loaded from the garbage collector, so a full collection no longer walks the app."""
+"""authsvc/workers.py, the gunicorn worker: it loads every route before it serves, then
+hides what it loaded from the garbage collector, so a full collection no longer walks the
+app (`settle`); past its memory limit it stops taking requests (gunicorn then starts
+another, as after `max_requests`), below it it carries on. Its socket hand-over and the
+recycling end to end are tests/ops/test_gunicorn.py's."""
 
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from authsvc import workers
+from authsvc.workers import ThreadWorker, max_worker_memory_mb, steady_memory_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,3 +65,72 @@ def test_settle_loads_the_routes_then_freezes_what_is_alive(tmp_path):
     # walk is a small fraction of it.
     assert probe["frozen"] > 50_000
     assert probe["still_tracked"] < probe["frozen"] / 20
+
+
+class Log:
+    def __init__(self):
+        self.warnings = []
+
+    def warning(self, message, *args):
+        self.warnings.append(message % args)
+
+
+def worker(limit_mb: int) -> ThreadWorker:
+    # The recycling needs only these of gunicorn's worker (its __init__ wants a whole arbiter).
+    w = ThreadWorker.__new__(ThreadWorker)
+    w.alive, w.pid, w.log, w.max_memory_mb = True, 4242, Log(), limit_mb
+    return w
+
+
+def test_a_worker_over_its_limit_stops_taking_requests(monkeypatch):
+    monkeypatch.setattr(workers, "resident_bytes", lambda: 300 * 1024 * 1024)
+    w = worker(256)
+
+    w._recycle_if_grown()
+
+    assert w.alive is False
+    assert w.log.warnings == [
+        "Worker 4242 holds 300 MB, over GUNICORN_MAX_WORKER_MEMORY_MB=256: restarting it "
+        "after its requests"
+    ]
+
+
+def test_a_worker_within_its_limit_carries_on(monkeypatch):
+    monkeypatch.setattr(workers, "resident_bytes", lambda: 200 * 1024 * 1024)
+    w = worker(256)
+
+    w._recycle_if_grown()
+
+    assert w.alive is True
+    assert w.log.warnings == []
+
+
+def test_without_proc_nothing_is_recycled(monkeypatch):
+    monkeypatch.setattr(workers, "resident_bytes", lambda: None)
+    w = worker(64)
+
+    w._recycle_if_grown()
+
+    assert w.alive is True
+
+
+def test_the_steady_size_counts_argon2_on_each_hashing_thread(settings):
+    settings.AUTHSVC_HASHING_THREADS = 2
+    settings.AUTHSVC_ARGON2_MEMORY_KIB = 19456  # 19 MiB
+
+    assert steady_memory_mb(100 * 1024 * 1024) == 100 + 2 * 19 + 32
+
+
+@pytest.mark.parametrize("raw", ["63", "-1", "lots", "1.5"])
+def test_a_bad_limit_is_refused(raw):
+    with pytest.raises(ValueError, match="GUNICORN_MAX_WORKER_MEMORY_MB"):
+        max_worker_memory_mb({"GUNICORN_MAX_WORKER_MEMORY_MB": raw})
+
+
+def test_the_limit_defaults_to_256_mb():
+    assert max_worker_memory_mb({}) == 256
+    assert max_worker_memory_mb({"GUNICORN_MAX_WORKER_MEMORY_MB": "64"}) == 64
+
+
+def test_resident_bytes_reads_this_process():
+    assert workers.resident_bytes() > 10 * 1024 * 1024
