@@ -87,9 +87,12 @@ control_socket_disable = True
 # script does not put the project on sys.path before reading this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from authsvc.logs import ACCESS_LOG_FORMAT, gunicorn_logconfig  # noqa: E402
-from authsvc.workers import max_worker_memory_mb  # noqa: E402
+from authsvc.workers import ThreadWorker, max_worker_memory_mb  # noqa: E402
 
-max_worker_memory_mb()  # refuses a bad GUNICORN_MAX_WORKER_MEMORY_MB before any worker starts
+# Refused here, before any worker starts, when it is not a whole number of MB or below 64.
+ThreadWorker.max_memory_mb = max_worker_memory_mb(
+    os.environ.get("GUNICORN_MAX_WORKER_MEMORY_MB", "256")
+)
 
 logconfig_dict = gunicorn_logconfig()
 access_log_format = ACCESS_LOG_FORMAT

@@ -53,10 +53,10 @@ REQUEST_THREADS_ROOM_MB = 32
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def max_worker_memory_mb(environ=os.environ) -> int:
-    """GUNICORN_MAX_WORKER_MEMORY_MB, checked: gunicorn.conf.py calls this at start, so a
-    bad value stops gunicorn with its message rather than being ignored."""
-    raw = environ.get("GUNICORN_MAX_WORKER_MEMORY_MB", str(DEFAULT_MAX_WORKER_MEMORY_MB))
+def max_worker_memory_mb(raw: str) -> int:
+    """GUNICORN_MAX_WORKER_MEMORY_MB's value, checked: gunicorn.conf.py reads the variable
+    and sets `ThreadWorker.max_memory_mb` with this at start, so a bad value stops gunicorn
+    with its message rather than being ignored."""
     try:
         value = int(raw)
     except ValueError:
@@ -99,8 +99,10 @@ def steady_memory_mb(loaded_bytes: int) -> int:
 
 
 class ThreadWorker(GunicornThreadWorker):
+    # Set by gunicorn.conf.py in the master before it forks the workers.
+    max_memory_mb = DEFAULT_MAX_WORKER_MEMORY_MB
+
     def init_process(self) -> None:
-        self.max_memory_mb = max_worker_memory_mb()
         self._next_memory_check = MEMORY_CHECK_EVERY
         super().init_process()  # loads the app, then serves until the worker stops
 

@@ -121,15 +121,16 @@ def test_the_steady_size_counts_argon2_on_each_hashing_thread(settings):
     assert steady_memory_mb(100 * 1024 * 1024) == 100 + 2 * 19 + 32
 
 
-@pytest.mark.parametrize("raw", ["63", "-1", "lots", "1.5"])
+@pytest.mark.parametrize("raw", ["63", "-1", "lots", "1.5", ""])
 def test_a_bad_limit_is_refused(raw):
     with pytest.raises(ValueError, match="GUNICORN_MAX_WORKER_MEMORY_MB"):
-        max_worker_memory_mb({"GUNICORN_MAX_WORKER_MEMORY_MB": raw})
+        max_worker_memory_mb(raw)
 
 
-def test_the_limit_defaults_to_256_mb():
-    assert max_worker_memory_mb({}) == 256
-    assert max_worker_memory_mb({"GUNICORN_MAX_WORKER_MEMORY_MB": "64"}) == 64
+def test_a_limit_is_a_whole_number_of_mb_from_64():
+    assert max_worker_memory_mb("64") == 64
+    assert max_worker_memory_mb("512") == 512
+    assert ThreadWorker.max_memory_mb == 256  # unless gunicorn.conf.py set another
 
 
 def test_resident_bytes_reads_this_process():
