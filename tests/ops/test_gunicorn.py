@@ -68,6 +68,19 @@ def test_check_config_fails_on_a_bad_config(tmp_path):
         assert "GUNICORN_MAX_WORKER_MEMORY_MB" in bad_limit.stderr + bad_limit.stdout
 
 
+def configured(tmp_path, *, workers: int, **env) -> LiveServer:
+    """A gunicorn of the app started with gunicorn.conf.py, its log in tmp_path."""
+    return LiveServer(
+        database_url=database_url(),
+        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+        keys_dir=str(tmp_path / "keys"),
+        log=tmp_path / "gunicorn.log",
+        gunicorn_args=("-c", "gunicorn.conf.py"),
+        GUNICORN_WORKERS=str(workers),
+        **env,
+    )
+
+
 def resolved(tmp_path, **env) -> dict[str, str]:
     """gunicorn's own view of the settings (`--print-config`): name -> value as printed."""
     result = gunicorn("--print-config", tmp_path=tmp_path, **env)
@@ -136,14 +149,7 @@ def _response(sock: socket.socket) -> bytes:
 
 @pytest.mark.django_db(transaction=True)
 def test_sigterm_lets_the_request_in_flight_finish(tmp_path):
-    server = LiveServer(
-        database_url=database_url(),
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
-        keys_dir=str(tmp_path / "keys"),
-        log=tmp_path / "gunicorn.log",
-        gunicorn_args=("-c", "gunicorn.conf.py"),
-        GUNICORN_WORKERS="1",
-    )
+    server = configured(tmp_path, workers=1)
     body = json.dumps({"email": "nobody@example.com", "password": "not the password"}).encode()
     head = (
         "POST /auth/login/ HTTP/1.1\r\n"
@@ -190,14 +196,7 @@ def test_each_thread_logs_its_own_requests_id(tmp_path):
     # gthread: requests of one worker run at once on its threads; the request id of a log
     # line written during a request (a contextvars variable) must be that request's.
     log = tmp_path / "gunicorn.log"
-    server = LiveServer(
-        database_url=database_url(),
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
-        keys_dir=str(tmp_path / "keys"),
-        log=log,
-        gunicorn_args=("-c", "gunicorn.conf.py"),
-        GUNICORN_WORKERS="1",
-    )
+    server = configured(tmp_path, workers=1)
 
     def fetch(i: int) -> tuple[str, str]:
         path = f"/no-such-page-{i}/"
@@ -253,17 +252,6 @@ def _connections(pid: int, port: int) -> int:
     return count
 
 
-def _two_workers(tmp_path) -> LiveServer:
-    return LiveServer(
-        database_url=database_url(),
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
-        keys_dir=str(tmp_path / "keys"),
-        log=tmp_path / "gunicorn.log",
-        gunicorn_args=("-c", "gunicorn.conf.py"),
-        GUNICORN_WORKERS="2",
-    )
-
-
 def _healthz(port: int, *, timeout: float) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as client:
         client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -274,7 +262,7 @@ def _healthz(port: int, *, timeout: float) -> bytes:
 def test_connections_opened_at_once_spread_over_the_workers(tmp_path):
     # A proxy opening its pool at once: with one shared socket the first worker awake
     # could take every connection; with a socket per worker the kernel spreads them.
-    with _two_workers(tmp_path) as server:
+    with configured(tmp_path, workers=2) as server:
         workers = _workers(server.process.pid)
         assert len(workers) == 2
         clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(16)]
@@ -293,7 +281,7 @@ def test_connections_opened_at_once_spread_over_the_workers(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_stopping_worker_hands_its_socket_over_at_once(tmp_path):
-    with _two_workers(tmp_path) as server:
+    with configured(tmp_path, workers=2) as server:
         stopping, other = _workers(server.process.pid)
         # A connection that never sends a request keeps its worker draining for the
         # keep-alive timeout (5 s) after it is told to stop.
@@ -323,15 +311,7 @@ def test_a_memory_limit_below_a_workers_steady_size_is_raised_to_it(tmp_path):
     # 64 MB is under a loaded worker (about 100 MB) before any hash: taken as it is, the
     # worker would restart at every check. It takes its steady size instead, and says so.
     log = tmp_path / "gunicorn.log"
-    server = LiveServer(
-        database_url=database_url(),
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
-        keys_dir=str(tmp_path / "keys"),
-        log=log,
-        gunicorn_args=("-c", "gunicorn.conf.py"),
-        GUNICORN_WORKERS="1",
-        GUNICORN_MAX_WORKER_MEMORY_MB="64",
-    )
+    server = configured(tmp_path, workers=1, GUNICORN_MAX_WORKER_MEMORY_MB="64")
     with server:
         [first] = _workers(server.process.pid)
         answers = [_healthz(server.port, timeout=30) for _ in range(300)]
