@@ -96,6 +96,7 @@ ThreadWorker.max_memory_mb = max_worker_memory_mb(
 
 logconfig_dict = gunicorn_logconfig()
 access_log_format = ACCESS_LOG_FORMAT
+logger_class = "authsvc.logs.GunicornLogger"  # the access line's atoms, and only those
 
 # --- Metrics: prometheus_client's multiprocess mode (GET /metrics, docs/operators.md) --------
 # Each worker counts in its own files in PROMETHEUS_MULTIPROC_DIR and a scrape adds them all

@@ -4,14 +4,15 @@ import io
 import json
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.urls import path
-from gunicorn.glogging import SafeAtoms
+from gunicorn.glogging import Logger, SafeAtoms
 from rest_framework.exceptions import Throttled
 from rest_framework.views import APIView
 
@@ -23,6 +24,7 @@ from authsvc.http import client_info
 from authsvc.logs import (
     ACCESS_LOG_FORMAT,
     GunicornAccessFormatter,
+    GunicornLogger,
     JsonFormatter,
     RequestIdFilter,
     StripQueryFilter,
@@ -181,6 +183,50 @@ def test_the_text_format_is_refused_outside_debug(settings):
     assert "authsvc.E090" in [error.id for error in run_checks()]
     settings.DEBUG = True
     assert "authsvc.E090" not in [error.id for error in run_checks()]
+
+
+def _access_line(logger_class, resp, req, environ) -> dict:
+    logger = logger_class.__new__(logger_class)  # atoms() needs none of its configuration
+    atoms = logger.atoms(resp, req, environ, timedelta(seconds=1, microseconds=234567))
+    record = logging.LogRecord(
+        "gunicorn.access", logging.INFO, __file__, 1, ACCESS_LOG_FORMAT, (SafeAtoms(atoms),), None
+    )
+    line = json.loads(GunicornAccessFormatter().format(record))
+    del line["timestamp"]
+    return line
+
+
+def test_the_lean_access_atoms_make_the_line_gunicorn_s_own_would():
+    # authsvc.logs.GunicornLogger builds only the atoms the line reads: the same line as
+    # from every atom gunicorn's logger builds, Basic credentials and all.
+    resp = SimpleNamespace(
+        status="302 Found",
+        sent=17,
+        headers=[("Content-Type", "application/json"), ("X-Request-ID", "req-7")],
+    )
+    req = SimpleNamespace(headers=[("AUTHORIZATION", "Basic c3ZjXzE6c2VjcmV0")])
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": "/auth/token/?x=1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": '/auth/token/"x',
+        "QUERY_STRING": "x=1",
+        "REMOTE_ADDR": "10.0.0.7",
+        "HTTP_USER_AGENT": 'agent "quoted"',
+        "HTTP_AUTHORIZATION": "Basic c3ZjXzE6c2VjcmV0",
+    }
+
+    lean = _access_line(GunicornLogger, resp, req, environ)
+
+    assert lean == _access_line(Logger, resp, req, environ)
+    assert lean["request_id"] == "req-7"
+    assert (lean["method"], lean["path"], lean["status"]) == ("POST", '/auth/token/"x', 302)
+    assert (lean["duration_ms"], lean["bytes"]) == (1234.567, 17)
+    # Without the response's X-Request-ID, the same line again.
+    resp.headers = [("Content-Type", "application/json")]
+    assert _access_line(GunicornLogger, resp, req, environ) == _access_line(
+        Logger, resp, req, environ
+    )
 
 
 def test_gunicorn_s_access_line_has_no_query_and_no_referer():

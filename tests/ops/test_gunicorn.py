@@ -117,6 +117,7 @@ def test_gunicorn_takes_every_setting_the_file_names(tmp_path):
     assert settings["worker_tmp_dir"] == "/dev/shm"  # noqa: S108
     assert settings["control_socket_disable"] == "True"
     assert settings["accesslog"] == "-"
+    assert settings["logger_class"] == "authsvc.logs.GunicornLogger"
     # The worker timeout stays far above a request's database bound (5 s by default).
     assert int(settings["timeout"]) > 2 * 5
 
