@@ -210,17 +210,17 @@ class GunicornLogger(_GunicornLogger):
     all: about 30 µs of every request's time holding the interpreter, for fields the JSON line
     never shows. The fields, their values and the message are the same."""
 
-    def atoms(self, resp, req, environ, request_time):
+    def atoms(self, resp, req, wsgi_environ, request_time):
         status = resp.status
         if isinstance(status, str):
             status = status.split(None, 1)[0]
         atoms = {
-            "h": environ.get("REMOTE_ADDR", "-"),
-            "m": environ.get("REQUEST_METHOD"),
-            "U": environ.get("PATH_INFO"),
+            "h": wsgi_environ.get("REMOTE_ADDR", "-"),
+            "m": wsgi_environ.get("REQUEST_METHOD"),
+            "U": wsgi_environ.get("PATH_INFO"),
             "s": status,
             "B": getattr(resp, "sent", None),
-            "a": environ.get("HTTP_USER_AGENT", "-"),
+            "a": wsgi_environ.get("HTTP_USER_AGENT", "-"),
             "D": request_time.seconds * 1_000_000 + request_time.microseconds,
         }
         headers = resp.headers.items() if hasattr(resp.headers, "items") else resp.headers
