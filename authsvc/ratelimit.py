@@ -71,11 +71,7 @@ def rate_limit(request, *, group: str, key: str, rate: str | None = None) -> Non
     if settings.RATELIMIT_ENABLE and hasattr(cache, "count"):
         # django-ratelimit's `get_usage` with `increment=True` (its keys, windows and
         # refusal), counted in one Redis round trip instead of its `add` then `incr`.
-        rate = _rate(group, rate)
-        limit, period = _split_rate(rate)
-        value = _digest(key)
-        window = _get_window(value, period)
-        counter = _make_cache_key(group, window, rate, value, ALL)
+        counter, limit, period, window = _counter(group, key, rate)
         count = cache.count(counter, period + EXPIRATION_FUDGE)
         if count is None:  # not counted: refused, as django-ratelimit does (never fail open)
             raise RateLimited(retry_after=1, group=group)
@@ -91,6 +87,16 @@ def rate_limit(request, *, group: str, key: str, rate: str | None = None) -> Non
     )
     if usage is not None and usage["should_limit"]:
         raise RateLimited(retry_after=usage["time_left"], group=group)
+
+
+def _counter(group: str, key: str, rate: str | None) -> tuple[str, int, int, int]:
+    """django-ratelimit's counter for `key` in `group` (its cache key, as its `get_usage`
+    names it), the limit, the period and the end of the current window."""
+    rate = _rate(group, rate)
+    limit, period = _split_rate(rate)
+    value = _digest(key)
+    window = _get_window(value, period)
+    return _make_cache_key(group, window, rate, value, ALL), limit, period, window
 
 
 def rate_limit_ip(request, group: str) -> None:
@@ -110,11 +116,8 @@ def rate_limit_refund(request, *, group: str, key: str, rate: str | None = None)
     """Give back an attempt `rate_limit_reserve` counted, because it succeeded."""
     if not settings.RATELIMIT_ENABLE:
         return
-    rate = _rate(group, rate)
-    value = _digest(key)
     # django-ratelimit has no "give back": its own key functions name the counter it counted.
-    window = _get_window(value, _split_rate(rate)[1])
-    counter = _make_cache_key(group, window, rate, value, ALL)
+    counter = _counter(group, key, rate)[0]
     # ValueError: the window ended meanwhile, nothing to give back.
     with contextlib.suppress(ValueError):
         caches[settings.RATELIMIT_USE_CACHE].decr(counter)
