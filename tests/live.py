@@ -25,6 +25,16 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+SERVICE_VARIABLES = ("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL")
+
+
+def environ_without_service(*also: str) -> dict[str, str]:
+    """This process's environment without the service's own variables (nor those starting
+    with `also`): a child process started with it takes its settings from the test alone."""
+    prefixes = SERVICE_VARIABLES + also
+    return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+
+
 class LiveServer:
     def __init__(
         self,
@@ -41,11 +51,7 @@ class LiveServer:
         self.log = log
         self.gunicorn_args = gunicorn_args
         self.base = f"http://{host}:{self.port}"
-        self.env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
-        }
+        self.env = environ_without_service()
         self.env.update(
             DJANGO_SETTINGS_MODULE="authsvc.settings.production",
             DJANGO_SECRET_KEY="live-test-key-0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d",

@@ -1,7 +1,6 @@
 """`manage.py relay_events --metrics-port`: the relay is not behind gunicorn, so its own
 counters (publishing failures, events published) are served on a port of its own."""
 
-import os
 import subprocess
 import sys
 import urllib.request
@@ -15,7 +14,7 @@ from authsvc import clock
 from tests.audit.relay_helpers import wait_for
 from tests.authsvc.metrics_helpers import samples, value
 from tests.faults import free_port
-from tests.live import ROOT, database_url
+from tests.live import ROOT, database_url, environ_without_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,11 +35,7 @@ def test_the_relay_serves_its_failures_on_its_own_port(tmp_path):
         data={"method": "password"},
     )
     port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL", "PROMETHEUS"))
-    }
+    env = environ_without_service("PROMETHEUS")
     env.update(
         DJANGO_SETTINGS_MODULE="authsvc.settings.production",
         DJANGO_SECRET_KEY="relay-metrics-test-key-5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e",

@@ -1,6 +1,5 @@
 """Production settings refuse unsafe starts and pass Django's deployment checks."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,15 +7,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.live import environ_without_service
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args, env_overrides, tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
-    }
+    env = environ_without_service()
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "authsvc.settings.production",

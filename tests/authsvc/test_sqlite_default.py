@@ -4,7 +4,6 @@ served by the development server and driven over real HTTP."""
 import copy
 import http.cookiejar
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -14,6 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.live import environ_without_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,11 +27,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def dev_server(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
-    }
+    env = environ_without_service()
     env.update(
         DJANGO_DEBUG="1",
         DJANGO_SETTINGS_MODULE="authsvc.settings.production",

@@ -3,10 +3,11 @@
 there once their route has run."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.live import environ_without_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,11 +58,7 @@ print(json.dumps({"loaded": loaded, "used": used, "google": google}))
 
 
 def test_route_specific_modules_load_on_first_use(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
-    }
+    env = environ_without_service()
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "authsvc.settings.production",

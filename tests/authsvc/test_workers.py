@@ -5,7 +5,6 @@ another, as after `max_requests`), below it it carries on. Its socket hand-over 
 recycling end to end are tests/ops/test_gunicorn.py's."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from authsvc import workers
 from authsvc.workers import ThreadWorker, max_worker_memory_mb, steady_memory_mb
+from tests.live import environ_without_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,11 +36,7 @@ print(json.dumps({
 
 
 def test_settle_loads_the_routes_then_freezes_what_is_alive(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
-    }
+    env = environ_without_service()
     env.update(
         DJANGO_SETTINGS_MODULE="authsvc.settings.production",
         DJANGO_SECRET_KEY="workers-test-key-0123456789abcdef0123456789abcdef01234567",

@@ -18,6 +18,7 @@ import pytest
 
 from authsvc.settings.env import database_from_url
 from tests.authsvc.test_docs import settings_reads
+from tests.live import environ_without_service
 from tests.ops.compose import ROOT, MissingVariable, interpolate, load
 
 SCHEMA = json.loads((Path(__file__).parent / "compose_spec" / "compose-spec.json").read_text())
@@ -303,11 +304,7 @@ def test_the_documented_commands_create_every_secret_file(compose, tmp_path):
 def _healthcheck(compose, name: str, database: str) -> subprocess.CompletedProcess:
     test = compose["services"][name]["healthcheck"]["test"]
     assert test[0] == "CMD" and test[1] == "python"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL"))
-    }
+    env = environ_without_service()
     env.update(
         DJANGO_SETTINGS_MODULE="authsvc.settings.production",
         DJANGO_SECRET_KEY="healthcheck-test-key-5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b",
@@ -362,11 +359,7 @@ def test_each_services_environment_passes_the_deployment_checks(compose, name, t
     and `manage.py check --deploy` finds nothing (nothing here connects to the hosts named)."""
     _run_secrets_commands(tmp_path)
     service = compose["services"][name]
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL", "EMAIL_"))
-    }
+    env = environ_without_service("EMAIL_")
     for variable, value in service["environment"].items():
         env[variable] = str(value).replace("/run/secrets/", f"{tmp_path}/secrets/")
     env["DJANGO_SETTINGS_MODULE"] = "authsvc.settings.production"

@@ -16,17 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import CSRF, LiveServer, database_url
+from tests.live import CSRF, LiveServer, database_url, environ_without_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def gunicorn(*args, config: Path = ROOT / "gunicorn.conf.py", tmp_path, **env):
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "AUTHSVC_", "REDIS_URL", "DATABASE_URL", "GUNICORN_"))
-    }
+    environment = environ_without_service("GUNICORN_")
     environment.update(
         DJANGO_SETTINGS_MODULE="authsvc.settings.production",
         DJANGO_SECRET_KEY="gunicorn-config-test-key-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
