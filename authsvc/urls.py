@@ -26,6 +26,9 @@ if settings.AUTHSVC_BENCH:
     urlpatterns += [
         path("bench/json", bench_views.json_floor, name="bench-json"),
         path("bench/drf", bench_views.DrfFloor.as_view(), name="bench-drf"),
+        path("bench/least/login", bench_views.LeastLogin.as_view(), name="bench-least-login"),
+        path("bench/least/self", bench_views.LeastSelf.as_view(), name="bench-least-self"),
+        path("bench/least/refresh", bench_views.LeastRefresh.as_view(), name="bench-least-refresh"),
     ]
 
 urlpatterns += [

@@ -35,6 +35,20 @@ def judge(results: dict) -> list[dict]:
                 "pass": ok,
             }
         )
+        least = e.get(f"least_{key}")
+        if least and floor:
+            # The least that endpoint could do (authsvc/bench_views.py), against the same
+            # floor: how far the target is reachable on this stack and machine at all.
+            table.append(
+                {
+                    "endpoint": f"  least possible {key}",
+                    **{k: least[k] for k in ("rps", "p50_ms", "p99_ms", "errors")},
+                    "ratio": round(least["rps"] / floor, 3),
+                    "unit": unit,
+                    "target": None,
+                    "pass": least["errors"] == 0,
+                }
+            )
     if "refresh_during_purge" in e:
         # The phase right before it, same chains and length, without the purge.
         cost = e["refresh_during_purge"]["rps"] / e["refresh"]["rps"]

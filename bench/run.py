@@ -253,6 +253,9 @@ def main() -> int:
         json_runs.append(run_phase("floor JsonResponse", "get.lua", "/bench/json"))
         drf_runs.append(run_phase("floor DRF", "get.lua", "/bench/drf"))
         endpoints["self"] = run_phase("self", "self.lua", "/auth/self/", env=common)
+        endpoints["least_self"] = run_phase(
+            "least possible self", "self.lua", "/bench/least/self", env=common
+        )
         drf_runs.append(run_phase("floor DRF", "get.lua", "/bench/drf"))
         check_introspection(basic, tokens_file)
         endpoints["verify"] = run_phase("verify", "verify.lua", "/auth/verify/", env=common)
@@ -262,6 +265,15 @@ def main() -> int:
             "refresh",
             "refresh.lua",
             "/auth/refresh/",
+            threads=REFRESH_CHAINS,
+            connections=REFRESH_CHAINS,
+            env=common,
+        )
+        chains.take(chain_file)
+        endpoints["least_refresh"] = run_phase(
+            "least possible refresh",
+            "refresh.lua",
+            "/bench/least/refresh",
             threads=REFRESH_CHAINS,
             connections=REFRESH_CHAINS,
             env=common,
@@ -294,6 +306,13 @@ def main() -> int:
         hashing = [hash_throughput(argon2["encoded"], workers)]
         endpoints["login"] = run_phase(
             "login, saturated", "login.lua", "/auth/login/", connections=2 * workers, env=common
+        )
+        endpoints["least_login"] = run_phase(
+            "least possible login",
+            "login.lua",
+            "/bench/least/login",
+            connections=2 * workers,
+            env=common,
         )
         hashing.append(hash_throughput(argon2["encoded"], workers))
         log(f"  hashing alone: {hashing} verifies/s")

@@ -195,7 +195,16 @@ def test_the_test_database_runs_with_the_server_side_timeouts(db):
     assert int(statement_timeout[:-2]) < settings.AUTHSVC_DB_TIMEOUT_SECONDS * 1000
 
 
-@pytest.mark.parametrize("path", ["/bench/json", "/bench/drf"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/bench/json",
+        "/bench/drf",
+        "/bench/least/login",
+        "/bench/least/self",
+        "/bench/least/refresh",
+    ],
+)
 def test_bench_floors_are_not_mounted_by_default(client, path):
     assert not settings.AUTHSVC_BENCH
     assert client.get(path).status_code == 404
