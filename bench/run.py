@@ -192,6 +192,20 @@ def profile_missed(results: dict) -> None:
     bench_redis().flushdb(asynchronous=True)
 
 
+def least_worker_memory() -> dict:
+    """bench/least_worker.py in a process of its own: the stack's own footprint."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.least_worker"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    memory = json.loads(done.stdout.strip().splitlines()[-1])
+    log(f"  least possible worker: {memory}")
+    return memory
+
+
 def main() -> int:
     # A SIGTERM (timeout, CI) unwinds like an error, so gunicorn is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -307,6 +321,7 @@ def main() -> int:
         endpoints["login"] = run_phase(
             "login, saturated", "login.lua", "/auth/login/", connections=2 * workers, env=common
         )
+        time.sleep(1)  # the logins still queued in the workers finish first (no 503)
         endpoints["least_login"] = run_phase(
             "least possible login",
             "login.lua",
@@ -327,6 +342,7 @@ def main() -> int:
         endpoints.update(isolation(workers, common, chains, chain_file))
         time.sleep(1)  # the last login finishes before the workers are measured
         workers_memory = server.memory()
+        least_worker = least_worker_memory()
         worker_restarts = server.restarts()
         comparison = None if args.no_peer else compare(peer, workers, common, chains, chain_file)
 
@@ -355,6 +371,7 @@ def main() -> int:
         "workers": workers_memory,
         "worker_restarts": worker_restarts,
         "workers_before_login": memory_before_login,
+        "least_worker": least_worker,
         "purge": purge_info,
         "comparison": comparison,
     }
