@@ -35,6 +35,29 @@ def environ_without_service(*also: str) -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
 
 
+def production_probe(code: str, tmp_path: Path, **env: str) -> dict:
+    """Run `code` in a fresh Python with the production settings over SQLite in `tmp_path`
+    (plus `env`), and return the JSON object its last line of output prints."""
+    environ = environ_without_service()
+    environ.update(
+        DJANGO_SETTINGS_MODULE="authsvc.settings.production",
+        DJANGO_SECRET_KEY="production-probe-key-0123456789abcdef0123456789abcdef0123",
+        DATABASE_URL=f"sqlite:///{tmp_path}/probe.sqlite3",
+        AUTHSVC_KEYS_DIR=str(tmp_path / "keys"),
+        **env,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 class LiveServer:
     def __init__(
         self,

@@ -2,14 +2,7 @@
 "Memory"): the modules imported only on first use stay out of a freshly loaded app, and are
 there once their route has run."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-from tests.live import environ_without_service
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live import production_probe
 
 # Imported inside the functions that use them: py_webauthn (with pyasn1 and pyOpenSSL) by
 # the passkey ceremonies, segno by the 2FA setup's QR code, social-auth's strategy (with
@@ -58,28 +51,13 @@ print(json.dumps({"loaded": loaded, "used": used, "google": google}))
 
 
 def test_route_specific_modules_load_on_first_use(tmp_path):
-    env = environ_without_service()
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "authsvc.settings.production",
-            "DJANGO_SECRET_KEY": "startup-imports-test-key-0123456789abcdef0123456789abcdef",
-            "DATABASE_URL": f"sqlite:///{tmp_path}/probe.sqlite3",
-            "AUTHSVC_KEYS_DIR": str(tmp_path / "keys"),
-            "GOOGLE_OAUTH_CLIENT_ID": "probe.apps.googleusercontent.com",
-            "GOOGLE_OAUTH_CLIENT_SECRET": "probe-secret",
-            "GOOGLE_OAUTH_REDIRECT_URI": "https://auth.example.com/auth/google/callback/",
-        }
+    report = production_probe(
+        PROBE % (ON_FIRST_USE, ON_FIRST_USE),
+        tmp_path,
+        GOOGLE_OAUTH_CLIENT_ID="probe.apps.googleusercontent.com",
+        GOOGLE_OAUTH_CLIENT_SECRET="probe-secret",
+        GOOGLE_OAUTH_REDIRECT_URI="https://auth.example.com/auth/google/callback/",
     )
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE % (ON_FIRST_USE, ON_FIRST_USE)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["loaded"] == dict.fromkeys(ON_FIRST_USE, False)
     # The probe itself works: the same names are found once their routes ran.
     assert report["used"] == dict.fromkeys(ON_FIRST_USE, True)

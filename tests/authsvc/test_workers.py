@@ -4,18 +4,11 @@ app (`settle`); past its memory limit it stops taking requests (gunicorn then st
 another, as after `max_requests`), below it it carries on. Its socket hand-over and the
 recycling end to end are tests/ops/test_gunicorn.py's."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from authsvc import workers
 from authsvc.workers import ThreadWorker, max_worker_memory_mb, steady_memory_mb
-from tests.live import environ_without_service
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live import production_probe
 
 PROBE = """
 import gc, json, sys
@@ -36,23 +29,7 @@ print(json.dumps({
 
 
 def test_settle_loads_the_routes_then_freezes_what_is_alive(tmp_path):
-    env = environ_without_service()
-    env.update(
-        DJANGO_SETTINGS_MODULE="authsvc.settings.production",
-        DJANGO_SECRET_KEY="workers-test-key-0123456789abcdef0123456789abcdef01234567",
-        DATABASE_URL=f"sqlite:///{tmp_path}/probe.sqlite3",
-        AUTHSVC_KEYS_DIR=str(tmp_path / "keys"),
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    probe = production_probe(PROBE, tmp_path)
 
     # The views load with the URLconf, as the first request would load them.
     assert not probe["views_before"]
