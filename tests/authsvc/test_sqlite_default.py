@@ -4,7 +4,6 @@ served by the development server and driven over real HTTP."""
 import copy
 import http.cookiejar
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults import free_port
 from tests.live import environ_without_service
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
