@@ -134,6 +134,22 @@ def check_rate_limits(app_configs, **kwargs):
 
 
 @register(Tags.security, deploy=True)
+def check_bench_routes(app_configs, **kwargs):
+    if not settings.AUTHSVC_BENCH:
+        return []
+    return [
+        Warning(
+            "AUTHSVC_BENCH=1: the benchmark's routes are mounted, among them a password check "
+            "and a refresh token rotation with no rate limit, lockout or reuse detection "
+            "(authsvc/bench_views.py).",
+            hint="Only for `make bench` on a machine of its own; never where anyone else can "
+            "reach the service.",
+            id="authsvc.W007",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
 def check_admin_second_factor(app_configs, **kwargs):
     if settings.DEBUG or settings.AUTHSVC_ADMIN_REQUIRE_2FA:
         return []

@@ -128,6 +128,21 @@ def test_an_admin_without_a_second_factor_is_warned_about(tmp_path):
     assert "authsvc.W003" in result.stderr + result.stdout
 
 
+def test_the_benchmark_routes_are_warned_about(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        env_overrides={"DJANGO_SECRET_KEY": "k" * 50, "AUTHSVC_BENCH": "1"},
+        tmp_path=tmp_path,
+    )
+    quiet = manage(
+        "check", "--deploy", env_overrides={"DJANGO_SECRET_KEY": "k" * 50}, tmp_path=tmp_path
+    )
+
+    assert "authsvc.W007" in result.stderr + result.stdout
+    assert "authsvc.W007" not in quiet.stderr + quiet.stdout
+
+
 def test_the_admin_requires_a_second_factor_unless_debug():
     assert settings.AUTHSVC_ADMIN_REQUIRE_2FA
 
